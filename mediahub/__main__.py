@@ -1,0 +1,5 @@
+"""Allow ``python -m mediahub``."""
+
+from mediahub.cli import main
+
+raise SystemExit(main())

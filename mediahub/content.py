@@ -1,0 +1,335 @@
+"""Posts and episode folders: front matter + Markdown -> model.
+
+Files on disk are the source of truth. A bad file becomes a ContentError that
+names it; the reader collects every problem instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import webvtt
+import yaml
+from markdown_it import MarkdownIt
+
+from mediahub.catalog.chapters import read_json_chapters
+from mediahub.catalog.scan import audio_info
+from mediahub.catalog.tags import AUDIO_SUFFIXES
+from mediahub.config import Config
+from mediahub.errors import ContentError, MediahubError
+from mediahub.files import write_text_atomic
+from mediahub.model import AudioInfo, Cue, Episode, Post
+from mediahub.store import Store
+
+EPISODE_FILE = "episode.md"
+EPISODE_TYPES = ("full", "trailer", "bonus")
+_FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
+_markdown = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable("table")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A text file split into its front matter and Markdown body."""
+
+    path: Path
+    meta: dict[str, Any]
+    body: str
+    # Where the body starts, so a field can be added to the front matter in place.
+    fence_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    episodes: list[Episode]
+    posts: list[Post]
+    problems: list[MediahubError]
+
+
+def read_document(path: Path) -> Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ContentError(str(path), "is not UTF-8 text", "save it as UTF-8") from None
+    except OSError as exc:
+        raise ContentError(str(path), f"cannot be read: {exc.strerror}", "check the file") from None
+    match = _FENCE.match(text)
+    if not match:
+        raise ContentError(str(path), "has no front matter",
+                           "start the file with a '---' line, 'title: ...', and another '---' line")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ContentError(str(path), f"front matter is not valid YAML{line}: {problem}",
+                           "fix the YAML between the '---' lines") from None
+    if not isinstance(meta, dict):
+        raise ContentError(str(path), "front matter is not a set of 'key: value' lines",
+                           "write one 'key: value' per line between the '---' lines")
+    return Document(path=path, meta=meta, body=text[match.end():], fence_end=match.end(1))
+
+
+def render_markdown(text: str) -> str:
+    return _markdown.render(text)
+
+
+class _Fields:
+    """Typed reads from front matter, with errors naming the file and key."""
+
+    def __init__(self, doc: Document, tz: ZoneInfo) -> None:
+        self.doc = doc
+        self.tz = tz
+
+    def error(self, key: str, problem: str, fix: str) -> ContentError:
+        return ContentError(str(self.doc.path), f"'{key}' {problem}", fix)
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.doc.meta.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise ContentError(str(self.doc.path), f"has no '{key}'",
+                                   f"add '{key}: ...' to its front matter")
+            return None
+        if isinstance(value, (dict, list)):
+            raise self.error(key, "must be plain text", f"write '{key}: some text'")
+        return str(value).strip()
+
+    def integer(self, key: str) -> int | None:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(key, f"must be a whole number, not {value!r}", f"write '{key}: 1'")
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        raise self.error(key, f"must be true or false, not {value!r}", f"write '{key}: false'")
+
+    def when(self, key: str = "date") -> datetime:
+        value = self.doc.meta.get(key)
+        if value is None:
+            raise ContentError(str(self.doc.path), f"has no '{key}'",
+                               f"add '{key}: 2026-01-31 09:00' to its front matter")
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise self.error(key, f"is not a date: {value!r}",
+                                 "write it as 2026-01-31 or 2026-01-31 09:00") from None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, time(0, 0))
+        if not isinstance(value, datetime):
+            raise self.error(key, f"is not a date: {value!r}", "write it as 2026-01-31 09:00")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.tz)
+        return value.astimezone(timezone.utc)
+
+    def names(self, key: str) -> tuple[str, ...]:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value.strip(),)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(v.strip() for v in value)
+        raise self.error(key, "must be a name or a list of names", f"write '{key}: [Ada, Grace]'")
+
+
+def summary_of(body_html: str, limit: int = 280) -> str:
+    """A plain-text summary: the first paragraph of the rendered body."""
+    match = re.search(r"<p>(.*?)</p>", body_html, re.DOTALL)
+    text = re.sub(r"<[^>]+>", "", match.group(1) if match else body_html)
+    text = html.unescape(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def read_post(path: Path, tz: ZoneInfo) -> Post:
+    doc = read_document(path)
+    fields = _Fields(doc, tz)
+    body_html = render_markdown(doc.body)
+    title = fields.text("title", required=True)
+    assert title is not None
+    slug = fields.text("slug") or path.stem
+    _check_slug(slug, path)
+    return Post(
+        slug=slug,
+        source=path,
+        title=title,
+        date=fields.when(),
+        summary=fields.text("summary") or summary_of(body_html),
+        body_html=body_html,
+        tags=fields.names("tags"),
+        draft=bool(fields.flag("draft")),
+    )
+
+
+def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], AudioInfo]) -> Episode:
+    doc = read_document(folder / EPISODE_FILE)
+    fields = _Fields(doc, tz)
+    title = fields.text("title", required=True)
+    assert title is not None
+    notes_html = render_markdown(doc.body)
+    audio_path = _audio_file(folder, fields)
+    episode_type = fields.text("type") or "full"
+    if episode_type not in EPISODE_TYPES:
+        raise fields.error("type", f"must be one of {', '.join(EPISODE_TYPES)}", "write 'type: full'")
+    _check_slug(folder.name, folder)
+    image_name = fields.text("image")
+    image = folder / image_name if image_name else None
+    if image is not None and not image.is_file():
+        raise fields.error("image", f"names {image_name}, which is not in the folder",
+                           "put the image next to episode.md or remove the key")
+    audio = audio_reader(audio_path)
+    chapters_file = _side_file(folder, "chapters.json")
+    transcript_file = _side_file(folder, "transcript.vtt")
+    return Episode(
+        slug=folder.name,
+        folder=folder,
+        title=title,
+        date=fields.when(),
+        guid=fields.text("guid") or "",
+        summary=fields.text("summary") or summary_of(notes_html),
+        notes_html=notes_html,
+        audio=audio,
+        season=fields.integer("season"),
+        number=fields.integer("number"),
+        episode_type=episode_type,
+        explicit=fields.flag("explicit"),
+        draft=bool(fields.flag("draft")),
+        chapters_file=chapters_file,
+        chapters=read_json_chapters(chapters_file, audio.duration) if chapters_file else (),
+        transcript_file=transcript_file,
+        transcript=read_vtt(transcript_file) if transcript_file else (),
+        image=image,
+        guests=fields.names("guests"),
+    )
+
+
+def _audio_file(folder: Path, fields: _Fields) -> Path:
+    named = fields.text("audio")
+    if named:
+        path = folder / named
+        if not path.is_file():
+            raise ContentError(str(path), "is missing (named by 'audio' in episode.md)",
+                               "put the audio file in the episode folder or fix the name")
+        return path
+    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not found:
+        raise ContentError(str(folder), "has no audio file",
+                           "add the episode's MP3/M4A/Ogg file or name it with 'audio:'")
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ContentError(str(folder), f"has several audio files ({names})",
+                           "name the one to publish with 'audio: FILE' in episode.md")
+    return found[0]
+
+
+def read_vtt(path: Path) -> tuple[Cue, ...]:
+    """Cues of a WebVTT transcript; a speaker given as ``<v Name>`` is kept apart."""
+    try:
+        captions = webvtt.read(str(path))
+    except (webvtt.errors.MalformedFileError, webvtt.errors.MalformedCaptionError) as exc:
+        raise ContentError(str(path), f"is not valid WebVTT: {exc}",
+                           "start it with 'WEBVTT' and write cues as '00:00:01.000 --> 00:00:04.000'") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError(str(path), f"cannot be read: {exc}", "check the file") from None
+    cues = []
+    for caption in captions:
+        cues.append(Cue(start=_vtt_seconds(caption.start), end=_vtt_seconds(caption.end),
+                        text=caption.text.strip(), speaker=caption.voice))
+    return tuple(cues)
+
+
+def _vtt_seconds(stamp: str) -> float:
+    parts = [float(p) for p in stamp.split(":")]
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def _side_file(folder: Path, name: str) -> Path | None:
+    path = folder / name
+    return path if path.is_file() else None
+
+
+def _check_slug(slug: str, where: Path) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", slug):
+        raise ContentError(str(where), f"name {slug!r} cannot be used in a URL",
+                           "use only letters, digits, '-', '_' and '.'")
+
+
+def read_all(config: Config, store: Store) -> Content:
+    """Every episode and post of the hub, plus every problem found on the way."""
+    tz = ZoneInfo(config.timezone)
+    episodes: list[Episode] = []
+    posts: list[Post] = []
+    problems: list[MediahubError] = []
+
+    def reader(path: Path) -> AudioInfo:
+        return audio_info(store, path)
+
+    if config.paths.episodes.is_dir():
+        for folder in sorted(p for p in config.paths.episodes.iterdir() if p.is_dir()):
+            if folder.name.startswith((".", "_")):
+                continue
+            if not (folder / EPISODE_FILE).is_file():
+                problems.append(ContentError(str(folder), f"has no {EPISODE_FILE}",
+                                             "add one with at least title and date"))
+                continue
+            try:
+                episodes.append(read_episode(folder, tz, reader))
+            except MediahubError as exc:
+                problems.append(exc)
+    if config.paths.posts.is_dir():
+        for path in sorted(config.paths.posts.rglob("*.md")):
+            try:
+                posts.append(read_post(path, tz))
+            except MediahubError as exc:
+                problems.append(exc)
+    problems.extend(_duplicate_slugs(posts))
+    return Content(episodes=episodes, posts=posts, problems=problems)
+
+
+def _duplicate_slugs(posts: list[Post]) -> list[MediahubError]:
+    seen: dict[str, Path] = {}
+    problems: list[MediahubError] = []
+    for post in posts:
+        if post.slug in seen:
+            problems.append(ContentError(str(post.source), f"has the same slug as {seen[post.slug]}",
+                                         "give one of them another 'slug:'"))
+        seen[post.slug] = post.source
+    return problems
+
+
+def assign_guid(episode: Episode) -> Episode:
+    """Give an episode its permanent GUID, written into its own front matter once.
+
+    The GUID is what podcast apps use to tell episodes apart: it must never change,
+    even if the database is deleted, so the file is its home.
+    """
+    if episode.guid:
+        return episode
+    guid = str(uuid.uuid4())
+    source = episode.folder / EPISODE_FILE
+    doc = read_document(source)
+    text = source.read_text(encoding="utf-8")
+    head, tail = text[: doc.fence_end], text[doc.fence_end:]
+    if head and not head.endswith("\n"):
+        head += "\n"
+    write_text_atomic(source, f"{head}guid: {guid}\n{tail}")
+    return replace(episode, guid=guid)

@@ -1,0 +1,53 @@
+"""One exception hierarchy for everything a user can get wrong.
+
+Every message names the file, URL or key at fault and says how to fix it, so
+the CLI can print it as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class MediahubError(Exception):
+    """Root of every error mediahub raises on purpose."""
+
+    def __init__(self, where: str, problem: str, fix: str = "") -> None:
+        self.where = where
+        self.problem = problem
+        self.fix = fix
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """The one-line form the CLI prints: ``where: problem (fix)``."""
+        text = f"{self.where}: {self.problem}" if self.where else self.problem
+        return f"{text} ({self.fix})" if self.fix else text
+
+
+class ConfigError(MediahubError):
+    """mediahub.toml is missing, malformed or holds a bad value."""
+
+
+class ContentError(MediahubError):
+    """An episode folder, post or side file cannot be read as content."""
+
+
+class AudioError(MediahubError):
+    """An audio file cannot be read or tagged."""
+
+
+class BuildError(MediahubError):
+    """The site cannot be published; carries every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[MediahubError]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(
+            "build",
+            f"{count} problem{'s' if count != 1 else ''} found, nothing was published",
+            "fix the files named above and build again",
+        )
+
+
+class StoreError(MediahubError):
+    """The database under .mediahub/ cannot be opened or is damaged."""

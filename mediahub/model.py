@@ -1,0 +1,122 @@
+"""Plain typed data shared by every part of mediahub.
+
+Nothing here imports anything of ours, reads configuration or touches disk:
+the services build these values and the writers render them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """A point in an episode: start time in seconds and a title."""
+
+    start: float
+    title: str
+    url: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One timed line of a transcript."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What the catalogue read from one audio file, the same for every format."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    mime_type: str
+    duration: float
+    bitrate: int = 0
+    sample_rate: int = 0
+    channels: int = 0
+    codec: str = ""
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    date: str | None = None
+    comment: str | None = None
+    genre: str | None = None
+    guid: str | None = None
+    chapters: tuple[Chapter, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """The podcast and site as a whole, from the [site] table of mediahub.toml."""
+
+    title: str
+    url: str
+    description: str
+    language: str
+    author: str
+    email: str | None
+    image: Path | None
+    category: str
+    subcategory: str | None
+    explicit: bool
+    copyright: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One published (or scheduled) episode, read from its folder.
+
+    ``guid`` is "" until the episode is first published and its GUID is written
+    into its front matter.
+    """
+
+    slug: str
+    folder: Path
+    title: str
+    date: datetime
+    guid: str
+    summary: str
+    notes_html: str
+    audio: AudioInfo
+    season: int | None = None
+    number: int | None = None
+    episode_type: str = "full"
+    explicit: bool | None = None
+    draft: bool = False
+    chapters_file: Path | None = None
+    chapters: tuple[Chapter, ...] = ()
+    transcript_file: Path | None = None
+    transcript: tuple[Cue, ...] = ()
+    image: Path | None = None
+    guests: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "episode"
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A written post: Markdown with front matter."""
+
+    slug: str
+    source: Path
+    title: str
+    date: datetime
+    summary: str
+    body_html: str
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    draft: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "post"

@@ -1,0 +1,1 @@
+"""Publishing: feeds and pages rendered from the model, written atomically."""

@@ -1,0 +1,59 @@
+"""Where everything lives in the built site: one place decides every path and URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from mediahub.model import Episode, Post
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Site-relative output paths and absolute URLs under the hub's base URL."""
+
+    base_url: str
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a site path ('' is the home page): for feeds and share links."""
+        return f"{self.base_url}/{path}"
+
+    def href(self, path: str) -> str:
+        """Root-relative link for pages, so the site works on any host it is served from."""
+        return f"{urlsplit(self.base_url).path}/{path}"
+
+    @staticmethod
+    def page_path(entry: Episode | Post) -> str:
+        folder = "episodes" if isinstance(entry, Episode) else "posts"
+        return f"{folder}/{entry.slug}/"
+
+    def page(self, entry: Episode | Post) -> str:
+        return self.url(self.page_path(entry))
+
+    @staticmethod
+    def media_path(episode: Episode) -> str:
+        return f"episodes/{episode.slug}/{episode.slug}{episode.audio.path.suffix.lower()}"
+
+    def media(self, episode: Episode) -> str:
+        return self.url(self.media_path(episode))
+
+    @staticmethod
+    def chapters_path(episode: Episode) -> str:
+        return f"episodes/{episode.slug}/chapters.json"
+
+    @staticmethod
+    def transcript_path(episode: Episode) -> str:
+        return f"episodes/{episode.slug}/transcript.vtt"
+
+    @staticmethod
+    def episode_image_path(episode: Episode) -> str | None:
+        if episode.image is None:
+            return None
+        return f"episodes/{episode.slug}/cover{episode.image.suffix.lower()}"
+
+    @staticmethod
+    def feed_path() -> str:
+        return "feed.xml"
+
+    def feed(self) -> str:
+        return self.url(self.feed_path())

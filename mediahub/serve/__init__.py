@@ -1,0 +1,1 @@
+"""The always-on process: serves the built site and its media."""
