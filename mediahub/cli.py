@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BuildError as exc:
         for problem in exc.problems:
             print(f"mediahub: error: {problem.line()}", file=sys.stderr)
-        print(f"mediahub: error: {exc.line()}", file=sys.stderr)
+        if len(exc.problems) != 1:
+            print(f"mediahub: error: {exc.line()}", file=sys.stderr)
         return EXIT_USER
     except MediahubError as exc:
         if verbose:
@@ -116,10 +117,14 @@ def cmd_build(args: argparse.Namespace) -> int:
                           "skipped": [p.line() for p in result.skipped],
                           "output": str(config.paths.output)}))
     else:
-        print(f"built {result.episodes} episodes and {result.posts} posts "
+        print(f"built {_count(result.episodes, 'episode')} and {_count(result.posts, 'post')} "
               f"({result.scheduled} scheduled or draft) into {config.paths.output}: "
               f"{stats.written} written, {stats.unchanged} unchanged, {stats.removed} removed")
     return EXIT_USER if result.skipped else EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

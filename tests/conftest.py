@@ -1,0 +1,109 @@
+"""Shared fixtures: a copy of the example hub, the CLI as a subprocess, a running server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REQUIRE_TOOLS = os.environ.get("MEDIAHUB_REQUIRE_TOOLS") == "1"
+
+
+def require_tool(name: str) -> str:
+    """Path of an outside tool; skip without it, or fail under MEDIAHUB_REQUIRE_TOOLS=1."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian: see .ci/run)"
+        if REQUIRE_TOOLS:
+            pytest.fail(message + " and MEDIAHUB_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return path
+
+
+def copy_example_hub(target: Path) -> Path:
+    """The repository's own example hub, copied so a test may change it."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "mediahub.toml", target / "mediahub.toml")
+    for name in ("episodes", "posts"):
+        shutil.copytree(REPO / name, target / name)
+    return target
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Path:
+    return copy_example_hub(tmp_path / "hub")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 120) -> Result:
+    """Run ``python -m mediahub`` for real, as a user would."""
+    proc = subprocess.run([sys.executable, "-m", "mediahub", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout}s")
+
+
+@dataclass
+class Served:
+    root: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def served_hub(hub: Path) -> Iterator[Served]:
+    """The example hub built for, and served by, ``mediahub serve`` on a free local port."""
+    port = free_port()
+    result = run_cli("build", "--url", f"http://127.0.0.1:{port}", cwd=hub)
+    assert result.code == 0, result.err
+    proc = subprocess.Popen([sys.executable, "-m", "mediahub", "serve", "--port", str(port)],
+                            cwd=hub, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, proc)
+        yield Served(hub, port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
