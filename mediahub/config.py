@@ -84,14 +84,20 @@ class _Table:
         self.used.add(key)
         if key not in self.data:
             if default is _REQUIRED:
-                raise ConfigError(self.where(), f"missing required key {key!r}",
-                                  f"add {key} = ... under [{self.name}]")
+                raise ConfigError(
+                    self.where(),
+                    f"missing required key {key!r}",
+                    f"add {key} = ... under [{self.name}]",
+                )
             return default
         value = self.data[key]
         # bool is a subclass of int: refuse it where a number is wanted.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(self.where(key), f"must be {kind_name}, not {_toml_type(value)}",
-                              f"write e.g. {key} = {_example(kind_name)}")
+            raise ConfigError(
+                self.where(key),
+                f"must be {kind_name}, not {_toml_type(value)}",
+                f"write e.g. {key} = {_example(kind_name)}",
+            )
         return value
 
     def text_value(self, key: str, default: Any = None) -> Any:
@@ -106,29 +112,41 @@ class _Table:
     def number(self, key: str, default: int, low: int, high: int) -> int:
         value = int(self._get(key, int, "a whole number", default))
         if not low <= value <= high:
-            raise ConfigError(self.where(key), f"{value} is out of range",
-                              f"use a number from {low} to {high}")
+            raise ConfigError(
+                self.where(key), f"{value} is out of range", f"use a number from {low} to {high}"
+            )
         return value
 
     def check_unknown(self) -> None:
         for key in self.data:
             if key not in self.used:
                 known = ", ".join(sorted(self.used))
-                raise ConfigError(self.where(key), f"unknown key {key!r}",
-                                  f"remove it or use one of: {known}")
+                raise ConfigError(
+                    self.where(key), f"unknown key {key!r}", f"remove it or use one of: {known}"
+                )
 
 
 _REQUIRED = object()
 
 
 def _toml_type(value: Any) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _example(kind_name: str) -> str:
-    return {"a string": '"text"', "true or false": "true", "a whole number": "10",
-            "a table": "{ ... } or a [table] header"}[kind_name]
+    return {
+        "a string": '"text"',
+        "true or false": "true",
+        "a whole number": "10",
+        "a table": "{ ... } or a [table] header",
+    }[kind_name]
 
 
 def _line_of(text: str, table: str, key: str | None) -> int | None:
@@ -153,17 +171,22 @@ def load(root: Path) -> Config:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(file), "no such file",
-                          "run 'mediahub init DIR' or pass --root to the hub's folder") from None
+        raise ConfigError(
+            str(file), "no such file", "run 'mediahub init DIR' or pass --root to the hub's folder"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(file), f"cannot be read: {exc}", "check its permissions and encoding") from None
+        raise ConfigError(
+            str(file), f"cannot be read: {exc}", "check its permissions and encoding"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = f"{file}:{match.group(1)}" if match else str(file)
         problem = re.sub(r"\s*\(at line.*\)$", "", str(exc))
-        raise ConfigError(where, f"not valid TOML: {problem}", "fix the syntax on that line") from None
+        raise ConfigError(
+            where, f"not valid TOML: {problem}", "fix the syntax on that line"
+        ) from None
     return parse(data, file, text)
 
 
@@ -197,8 +220,11 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
     )
     site.check_unknown()
     if show.image is not None and not show.image.is_file():
-        raise ConfigError(site.where("image"), f"no image at {show.image}",
-                          "point site.image at a square JPEG or PNG, 1400-3000 px")
+        raise ConfigError(
+            site.where("image"),
+            f"no image at {show.image}",
+            "point site.image at a square JPEG or PNG, 1400-3000 px",
+        )
 
     paths = Paths(
         root=root,
@@ -220,8 +246,11 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
 
 def _table(parent: _Table, key: str, optional: bool = False) -> dict[str, Any]:
     if key not in parent.data and not optional:
-        raise ConfigError(str(parent.file), f"missing the [{key}] table",
-                          f"add a [{key}] table; 'mediahub init' writes an example")
+        raise ConfigError(
+            str(parent.file),
+            f"missing the [{key}] table",
+            f"add a [{key}] table; 'mediahub init' writes an example",
+        )
     value = parent._get(key, dict, "a table", {})
     return dict(value)
 
@@ -232,5 +261,8 @@ def _check_timezone(name: str, top: _Table) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(top.where("timezone"), f"unknown time zone {name!r}",
-                          'use an IANA name such as "Europe/Berlin" or "UTC"') from None
+        raise ConfigError(
+            top.where("timezone"),
+            f"unknown time zone {name!r}",
+            'use an IANA name such as "Europe/Berlin" or "UTC"',
+        ) from None

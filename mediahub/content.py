@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,24 +62,33 @@ def read_document(path: Path) -> Document:
         raise ContentError(str(path), f"cannot be read: {exc.strerror}", "check the file") from None
     match = _FENCE.match(text)
     if not match:
-        raise ContentError(str(path), "has no front matter",
-                           "start the file with a '---' line, 'title: ...', and another '---' line")
+        raise ContentError(
+            str(path),
+            "has no front matter",
+            "start the file with a '---' line, 'title: ...', and another '---' line",
+        )
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise ContentError(str(path), f"front matter is not valid YAML{line}: {problem}",
-                           "fix the YAML between the '---' lines") from None
+        raise ContentError(
+            str(path),
+            f"front matter is not valid YAML{line}: {problem}",
+            "fix the YAML between the '---' lines",
+        ) from None
     if not isinstance(meta, dict):
-        raise ContentError(str(path), "front matter is not a set of 'key: value' lines",
-                           "write one 'key: value' per line between the '---' lines")
-    return Document(path=path, meta=meta, body=text[match.end():], fence_end=match.end(1))
+        raise ContentError(
+            str(path),
+            "front matter is not a set of 'key: value' lines",
+            "write one 'key: value' per line between the '---' lines",
+        )
+    return Document(path=path, meta=meta, body=text[match.end() :], fence_end=match.end(1))
 
 
 def render_markdown(text: str) -> str:
-    return _markdown.render(text)
+    return str(_markdown.render(text))
 
 
 class _Fields:
@@ -96,8 +105,9 @@ class _Fields:
         value = self.doc.meta.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                raise ContentError(str(self.doc.path), f"has no '{key}'",
-                                   f"add '{key}: ...' to its front matter")
+                raise ContentError(
+                    str(self.doc.path), f"has no '{key}'", f"add '{key}: ...' to its front matter"
+                )
             return None
         if isinstance(value, (dict, list)):
             raise self.error(key, "must be plain text", f"write '{key}: some text'")
@@ -122,21 +132,25 @@ class _Fields:
     def when(self, key: str = "date") -> datetime:
         value = self.doc.meta.get(key)
         if value is None:
-            raise ContentError(str(self.doc.path), f"has no '{key}'",
-                               f"add '{key}: 2026-01-31 09:00' to its front matter")
+            raise ContentError(
+                str(self.doc.path),
+                f"has no '{key}'",
+                f"add '{key}: 2026-01-31 09:00' to its front matter",
+            )
         if isinstance(value, str):
             try:
                 value = datetime.fromisoformat(value.strip())
             except ValueError:
-                raise self.error(key, f"is not a date: {value!r}",
-                                 "write it as 2026-01-31 or 2026-01-31 09:00") from None
+                raise self.error(
+                    key, f"is not a date: {value!r}", "write it as 2026-01-31 or 2026-01-31 09:00"
+                ) from None
         if isinstance(value, date) and not isinstance(value, datetime):
             value = datetime.combine(value, time(0, 0))
         if not isinstance(value, datetime):
             raise self.error(key, f"is not a date: {value!r}", "write it as 2026-01-31 09:00")
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.tz)
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def names(self, key: str) -> tuple[str, ...]:
         value = self.doc.meta.get(key)
@@ -186,13 +200,18 @@ def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], Audi
     audio_path = _audio_file(folder, fields)
     episode_type = fields.text("type") or "full"
     if episode_type not in EPISODE_TYPES:
-        raise fields.error("type", f"must be one of {', '.join(EPISODE_TYPES)}", "write 'type: full'")
+        raise fields.error(
+            "type", f"must be one of {', '.join(EPISODE_TYPES)}", "write 'type: full'"
+        )
     _check_slug(folder.name, folder)
     image_name = fields.text("image")
     image = folder / image_name if image_name else None
     if image is not None and not image.is_file():
-        raise fields.error("image", f"names {image_name}, which is not in the folder",
-                           "put the image next to episode.md or remove the key")
+        raise fields.error(
+            "image",
+            f"names {image_name}, which is not in the folder",
+            "put the image next to episode.md or remove the key",
+        )
     audio = audio_reader(audio_path)
     chapters_file = _side_file(folder, "chapters.json")
     transcript_file = _side_file(folder, "transcript.vtt")
@@ -224,33 +243,51 @@ def _audio_file(folder: Path, fields: _Fields) -> Path:
     if named:
         path = folder / named
         if not path.is_file():
-            raise ContentError(str(path), "is missing (named by 'audio' in episode.md)",
-                               "put the audio file in the episode folder or fix the name")
+            raise ContentError(
+                str(path),
+                "is missing (named by 'audio' in episode.md)",
+                "put the audio file in the episode folder or fix the name",
+            )
         return path
     found = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
     if not found:
-        raise ContentError(str(folder), "has no audio file",
-                           "add the episode's MP3/M4A/Ogg file or name it with 'audio:'")
+        raise ContentError(
+            str(folder),
+            "has no audio file",
+            "add the episode's MP3/M4A/Ogg file or name it with 'audio:'",
+        )
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        raise ContentError(str(folder), f"has several audio files ({names})",
-                           "name the one to publish with 'audio: FILE' in episode.md")
+        raise ContentError(
+            str(folder),
+            f"has several audio files ({names})",
+            "name the one to publish with 'audio: FILE' in episode.md",
+        )
     return found[0]
 
 
 def read_vtt(path: Path) -> tuple[Cue, ...]:
     """Cues of a WebVTT transcript; a speaker given as ``<v Name>`` is kept apart."""
     try:
-        captions = webvtt.read(str(path))
+        captions = webvtt.read(str(path)).captions
     except (webvtt.errors.MalformedFileError, webvtt.errors.MalformedCaptionError) as exc:
-        raise ContentError(str(path), f"is not valid WebVTT: {exc}",
-                           "start it with 'WEBVTT' and write cues as '00:00:01.000 --> 00:00:04.000'") from None
+        raise ContentError(
+            str(path),
+            f"is not valid WebVTT: {exc}",
+            "start it with 'WEBVTT' and write cues as '00:00:01.000 --> 00:00:04.000'",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError(str(path), f"cannot be read: {exc}", "check the file") from None
     cues = []
     for caption in captions:
-        cues.append(Cue(start=_vtt_seconds(caption.start), end=_vtt_seconds(caption.end),
-                        text=caption.text.strip(), speaker=caption.voice))
+        cues.append(
+            Cue(
+                start=_vtt_seconds(caption.start),
+                end=_vtt_seconds(caption.end),
+                text=caption.text.strip(),
+                speaker=caption.voice,
+            )
+        )
     return tuple(cues)
 
 
@@ -269,8 +306,11 @@ def _side_file(folder: Path, name: str) -> Path | None:
 
 def _check_slug(slug: str, where: Path) -> None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", slug):
-        raise ContentError(str(where), f"name {slug!r} cannot be used in a URL",
-                           "use only letters, digits, '-', '_' and '.'")
+        raise ContentError(
+            str(where),
+            f"name {slug!r} cannot be used in a URL",
+            "use only letters, digits, '-', '_' and '.'",
+        )
 
 
 def read_all(config: Config, store: Store) -> Content:
@@ -288,8 +328,13 @@ def read_all(config: Config, store: Store) -> Content:
             if folder.name.startswith((".", "_")):
                 continue
             if not (folder / EPISODE_FILE).is_file():
-                problems.append(ContentError(str(folder), f"has no {EPISODE_FILE}",
-                                             "add one with at least title and date"))
+                problems.append(
+                    ContentError(
+                        str(folder),
+                        f"has no {EPISODE_FILE}",
+                        "add one with at least title and date",
+                    )
+                )
                 continue
             try:
                 episodes.append(read_episode(folder, tz, reader))
@@ -310,8 +355,13 @@ def _duplicate_slugs(posts: list[Post]) -> list[MediahubError]:
     problems: list[MediahubError] = []
     for post in posts:
         if post.slug in seen:
-            problems.append(ContentError(str(post.source), f"has the same slug as {seen[post.slug]}",
-                                         "give one of them another 'slug:'"))
+            problems.append(
+                ContentError(
+                    str(post.source),
+                    f"has the same slug as {seen[post.slug]}",
+                    "give one of them another 'slug:'",
+                )
+            )
         seen[post.slug] = post.source
     return problems
 
@@ -328,7 +378,7 @@ def assign_guid(episode: Episode) -> Episode:
     source = episode.folder / EPISODE_FILE
     doc = read_document(source)
     text = source.read_text(encoding="utf-8")
-    head, tail = text[: doc.fence_end], text[doc.fence_end:]
+    head, tail = text[: doc.fence_end], text[doc.fence_end :]
     if head and not head.endswith("\n"):
         head += "\n"
     write_text_atomic(source, f"{head}guid: {guid}\n{tail}")

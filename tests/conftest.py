@@ -52,8 +52,14 @@ class Result:
 
 def run_cli(*args: str, cwd: Path, timeout: float = 120) -> Result:
     """Run ``python -m mediahub`` for real, as a user would."""
-    proc = subprocess.run([sys.executable, "-m", "mediahub", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mediahub", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -92,8 +98,13 @@ def served_hub(hub: Path) -> Iterator[Served]:
     port = free_port()
     result = run_cli("build", "--url", f"http://127.0.0.1:{port}", cwd=hub)
     assert result.code == 0, result.err
-    proc = subprocess.Popen([sys.executable, "-m", "mediahub", "serve", "--port", str(port)],
-                            cwd=hub, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediahub", "serve", "--port", str(port)],
+        cwd=hub,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for_port(port, proc)
         yield Served(hub, port)

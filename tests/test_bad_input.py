@@ -12,8 +12,11 @@ from tests.conftest import run_cli
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def episode_md(hub: Path) -> Path:
@@ -34,7 +37,9 @@ def remove_audio(hub: Path) -> str:
 
 def drop_title(hub: Path) -> str:
     path = episode_md(hub)
-    path.write_text("\n".join(l for l in path.read_text().splitlines() if not l.startswith("title:")))
+    path.write_text(
+        "\n".join(x for x in path.read_text().splitlines() if not x.startswith("title:"))
+    )
     return f"{path.parent.name}/episode.md: has no 'title'"
 
 
@@ -44,7 +49,9 @@ def break_post_front_matter(hub: Path) -> str:
     return "deciding-in-the-open.md: front matter is not valid YAML at line"
 
 
-@pytest.mark.parametrize("breakage", [break_toml, remove_audio, drop_title, break_post_front_matter])
+@pytest.mark.parametrize(
+    "breakage", [break_toml, remove_audio, drop_title, break_post_front_matter]
+)
 def test_bad_input_leaves_public_untouched(hub: Path, breakage: Callable[[Path], str]) -> None:
     assert run_cli("build", cwd=hub).code == 0
     before = snapshot(hub / "public")
@@ -79,10 +86,13 @@ def test_keep_going_publishes_the_rest(hub: Path) -> None:
     assert not (hub / "public" / "posts" / "deciding-in-the-open").exists()
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    ('url = "http://127.0.0.1:8000"', "mediahub.toml:6: [site]: missing required key 'url'"),
-    ('explicit = false', None),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ('url = "http://127.0.0.1:8000"', "mediahub.toml:6: [site]: missing required key 'url'"),
+        ("explicit = false", None),
+    ],
+)
 def test_config_errors_name_the_key(hub: Path, edit: str, expected: str | None) -> None:
     path = hub / "mediahub.toml"
     if expected is None:
@@ -97,7 +107,7 @@ def test_config_errors_name_the_key(hub: Path, edit: str, expected: str | None) 
 
 def test_unknown_config_key_is_refused(hub: Path) -> None:
     path = hub / "mediahub.toml"
-    path.write_text(path.read_text().replace("[paths]", "[paths]\nepisode = \"eps\""))
+    path.write_text(path.read_text().replace("[paths]", '[paths]\nepisode = "eps"'))
     result = run_cli("build", cwd=hub)
     assert result.code == 2
     assert "paths.episode: unknown key 'episode'" in result.err

@@ -21,8 +21,11 @@ def front_matter(path: Path) -> dict[str, object]:
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -52,8 +55,9 @@ def test_feed_matches_the_sources_as_podcastparser_reads_it(built: Path) -> None
         assert episode["published"] == int(when.replace(tzinfo=tz).timestamp())
         (audio,) = folder.glob("*.mp3")
         (enclosure,) = episode["enclosures"]
-        assert enclosure["url"] == (f"http://127.0.0.1:8000/episodes/{folder.name}/"
-                                    f"{folder.name}.mp3")
+        assert enclosure["url"] == (
+            f"http://127.0.0.1:8000/episodes/{folder.name}/{folder.name}.mp3"
+        )
         assert enclosure["file_size"] == audio.stat().st_size
         assert enclosure["mime_type"] == "audio/mpeg"
         assert episode["total_time"] == round(mutagen.File(audio).info.length)
@@ -72,9 +76,14 @@ def test_pages_exist_link_the_feed_and_list_newest_first(built: Path) -> None:
         assert '<link rel="alternate" type="application/rss+xml"' in html, page
         assert 'href="http://127.0.0.1:8000/feed.xml"' in html
     home = (public / "index.html").read_text(encoding="utf-8")
-    titles = ["Writing before coaching", "The question after the question", "Deciding in the open",
-              "Saying the hard thing plainly", "A page a morning",
-              "The first ninety days are for listening"]
+    titles = [
+        "Writing before coaching",
+        "The question after the question",
+        "Deciding in the open",
+        "Saying the hard thing plainly",
+        "A page a morning",
+        "The first ninety days are for listening",
+    ]
     positions = [home.index(t) for t in titles]
     assert positions == sorted(positions), "home page is not newest first"
     episode_page = next(public.glob("episodes/*/index.html")).read_text(encoding="utf-8")
@@ -112,9 +121,11 @@ def test_guid_is_written_once_and_survives_a_lost_database(hub: Path) -> None:
 def test_drafts_and_future_entries_are_not_published(hub: Path) -> None:
     future = datetime.now(UTC).replace(year=datetime.now(UTC).year + 1)
     (hub / "posts" / "next-year.md").write_text(
-        f"---\ntitle: Not yet\ndate: {future.isoformat()}\n---\nSoon.\n", encoding="utf-8")
+        f"---\ntitle: Not yet\ndate: {future.isoformat()}\n---\nSoon.\n", encoding="utf-8"
+    )
     (hub / "posts" / "draft.md").write_text(
-        "---\ntitle: Half done\ndate: 2026-01-01\ndraft: true\n---\nWIP.\n", encoding="utf-8")
+        "---\ntitle: Half done\ndate: 2026-01-01\ndraft: true\n---\nWIP.\n", encoding="utf-8"
+    )
     result = run_cli("build", cwd=hub)
     assert result.code == 0, result.err
     assert "(2 scheduled or draft)" in result.out

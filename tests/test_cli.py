@@ -40,7 +40,9 @@ def test_init_then_build_an_empty_hub(tmp_path: Path) -> None:
     assert "built 0 episodes and 0 posts" in built.out
     assert "Nothing published yet" in (target / "public" / "index.html").read_text()
     feed = (target / "public" / "feed.xml").read_text()
-    assert "<title>A &#34;Quoted&#34; Show</title>" in feed or '<title>A "Quoted" Show</title>' in feed
+    assert (
+        "<title>A &#34;Quoted&#34; Show</title>" in feed or '<title>A "Quoted" Show</title>' in feed
+    )
 
 
 def test_init_refuses_an_existing_hub(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ import pytest
 from tests.conftest import Served
 
 
-def request(served: Served, method: str, path: str,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    served: Served, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
     try:
         conn.request(method, path, headers=headers or {})
@@ -73,9 +74,17 @@ def test_folders_redirect_and_unknown_paths_get_the_404_page(served_hub: Served)
     assert status == 404 and b"Not found" in body
 
 
-@pytest.mark.parametrize("path", ["/../mediahub.toml", "/%2e%2e/mediahub.toml",
-                                  "/posts/..%2f..%2fmediahub.toml", "//etc/passwd",
-                                  "/..%5cmediahub.toml", "/%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../mediahub.toml",
+        "/%2e%2e/mediahub.toml",
+        "/posts/..%2f..%2fmediahub.toml",
+        "//etc/passwd",
+        "/..%5cmediahub.toml",
+        "/%00",
+    ],
+)
 def test_nothing_outside_public_is_served(served_hub: Served, path: str) -> None:
     status, _, body = request(served_hub, "GET", path)
     assert status in (400, 404)

@@ -29,7 +29,9 @@ _FORMATS: dict[type, tuple[str, str]] = {
     WAVE: ("audio/wav", "pcm"),
 }
 
-AUDIO_SUFFIXES = frozenset({".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav"})
+AUDIO_SUFFIXES = frozenset(
+    {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav"}
+)
 
 
 def read(path: Path) -> AudioInfo:
@@ -43,11 +45,17 @@ def read(path: Path) -> AudioInfo:
     try:
         audio = mutagen.File(path, easy=True)
     except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
-        raise AudioError(str(path), f"is not readable audio: {exc}",
-                         "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV") from None
+        raise AudioError(
+            str(path),
+            f"is not readable audio: {exc}",
+            "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV",
+        ) from None
     if audio is None:
-        raise AudioError(str(path), "is not a recognised audio format",
-                         "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV")
+        raise AudioError(
+            str(path),
+            "is not a recognised audio format",
+            "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV",
+        )
     mime, codec = _format_of(audio)
     length = float(getattr(audio.info, "length", 0.0) or 0.0)
     if length <= 0:

@@ -32,16 +32,24 @@ class BuildResult:
     skipped: list[MediahubError] = field(default_factory=list)
 
 
-def build(config: Config, store: Store, now: datetime, keep_going: bool = False,
-          progress: Callable[[str], None] | None = None) -> BuildResult:
+def build(
+    config: Config,
+    store: Store,
+    now: datetime,
+    keep_going: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
     """Publish every episode and post whose date has come; raise BuildError on bad input."""
     content = read_all(config, store)
     problems = list(content.problems)
     if problems and not keep_going:
         raise BuildError(problems)
-    episodes = sorted((e for e in content.episodes if _is_live(e, now)),
-                      key=lambda e: e.date, reverse=True)
-    posts = sorted((p for p in content.posts if _is_live(p, now)), key=lambda p: p.date, reverse=True)
+    episodes = sorted(
+        (e for e in content.episodes if _is_live(e, now)), key=lambda e: e.date, reverse=True
+    )
+    posts = sorted(
+        (p for p in content.posts if _is_live(p, now)), key=lambda p: p.date, reverse=True
+    )
     scheduled = len(content.episodes) + len(content.posts) - len(episodes) - len(posts)
     duplicate = _duplicate_guids(episodes)
     if duplicate:
@@ -51,8 +59,9 @@ def build(config: Config, store: Store, now: datetime, keep_going: bool = False,
         progress(f"rendering {len(episodes)} episodes and {len(posts)} posts")
     writer = _render(config, episodes, posts)
     stats = writer.commit(last=(Links.feed_path(),))
-    return BuildResult(episodes=len(episodes), posts=len(posts), scheduled=scheduled,
-                       stats=stats, skipped=problems)
+    return BuildResult(
+        episodes=len(episodes), posts=len(posts), scheduled=scheduled, stats=stats, skipped=problems
+    )
 
 
 def _is_live(entry: Episode | Post, now: datetime) -> bool:
@@ -65,9 +74,13 @@ def _duplicate_guids(episodes: Sequence[Episode]) -> list[MediahubError]:
     for episode in episodes:
         if episode.guid and episode.guid in seen:
             other = seen[episode.guid].folder
-            problems.append(ContentError(str(episode.folder / "episode.md"),
-                                         f"has the same guid as {other}",
-                                         "a guid must be unique: remove the copied 'guid:' line"))
+            problems.append(
+                ContentError(
+                    str(episode.folder / "episode.md"),
+                    f"has the same guid as {other}",
+                    "a guid must be unique: remove the copied 'guid:' line",
+                )
+            )
         seen[episode.guid] = episode
     return problems
 
@@ -104,8 +117,10 @@ def _render(config: Config, episodes: list[Episode], posts: list[Post]) -> Write
     for rel, source in _static_files(config.paths.templates).items():
         writer.copy(f"static/{rel}", source)
     updated = entries[0].date if entries else None
-    writer.add(Links.feed_path(),
-               render_podcast_feed(env, config.show, episodes, links, show_image, updated))
+    writer.add(
+        Links.feed_path(),
+        render_podcast_feed(env, config.show, episodes, links, show_image, updated),
+    )
     return writer
 
 
@@ -118,5 +133,3 @@ def _static_files(hub_templates: Path) -> dict[str, Path]:
                 if path.is_file():
                     found[path.relative_to(root).as_posix()] = path
     return found
-
-

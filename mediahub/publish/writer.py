@@ -7,6 +7,7 @@ the podcast feed for last so no app sees a feed pointing at a missing file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,7 +17,7 @@ from mediahub.files import copy_atomic, same_file_content, write_bytes_atomic
 
 
 class OutputError(MediahubError):
-    """A build tried to write outside its folder or the same path twice (a bug, not a user error)."""
+    """A build wrote outside its folder or one path twice: a bug, not a user error."""
 
 
 @dataclass
@@ -34,7 +35,9 @@ class Writer:
     def _check(self, rel: str) -> str:
         pure = PurePosixPath(rel)
         if pure.is_absolute() or ".." in pure.parts or not pure.parts:
-            raise OutputError(rel, "is outside the output folder", "this is a bug in a template or theme")
+            raise OutputError(
+                rel, "is outside the output folder", "this is a bug in a template or theme"
+            )
         key = str(pure)
         if key in self.planned:
             raise OutputError(rel, "is written twice in one build", "two entries share one URL")
@@ -83,7 +86,5 @@ class Writer:
                     (base / name).unlink()
                     stats.removed += 1
             for name in dirs:
-                try:
+                with contextlib.suppress(OSError):
                     (base / name).rmdir()
-                except OSError:
-                    pass

@@ -42,10 +42,27 @@ _TYPES = {
     ".svg": "image/svg+xml",
     ".ico": "image/x-icon",
 }
-_SPECIAL = {"feed.xml": "application/rss+xml; charset=utf-8",
-            "chapters.json": "application/json+chapters"}
-_MEDIA = frozenset({".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav",
-                    ".jpg", ".jpeg", ".png", ".webp"})
+_SPECIAL = {
+    "feed.xml": "application/rss+xml; charset=utf-8",
+    "chapters.json": "application/json+chapters",
+}
+_MEDIA = frozenset(
+    {
+        ".mp3",
+        ".m4a",
+        ".mp4",
+        ".aac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".flac",
+        ".wav",
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".webp",
+    }
+)
 
 log = logging.getLogger("mediahub.serve")
 

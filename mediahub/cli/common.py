@@ -1,0 +1,50 @@
+"""What every command shares: options, exit codes, finding the hub, printing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mediahub import config as config_module
+from mediahub.config import Config
+
+EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
+
+
+def common_options() -> argparse.ArgumentParser:
+    """-v and --root, accepted before or after the command name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and debug logging",
+    )
+    common.add_argument(
+        "--root",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the hub's folder (default: the current folder)",
+    )
+    return common
+
+
+def hub_root(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "root", None) or Path.cwd())
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    return config_module.load(hub_root(args))
+
+
+def count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")

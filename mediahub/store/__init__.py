@@ -1,0 +1,34 @@
+"""All SQL lives in this package: one module per area, one typed Store over them.
+
+The database is a cache of what the files say plus logs only it holds
+(aggregated items, statistics). Its methods are narrow and typed so that
+another backend could sit behind the same interface.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediahub.store import media
+from mediahub.store.media import MediaQueries
+
+# component -> its migrations; each area adds itself here and as a base class below.
+MIGRATIONS = {
+    "media": media.MIGRATIONS,
+}
+
+
+class Store(MediaQueries):
+    """The hub's database: ``with Store(path) as store: ...``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, MIGRATIONS)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Store"]

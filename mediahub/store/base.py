@@ -1,0 +1,76 @@
+"""The SQLite connection, transactions and per-component migrations.
+
+Each area of the store (media, sources, stats, ...) owns its own list of
+migrations and its own version row, so areas evolve independently.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from mediahub.errors import StoreError
+
+
+class StoreBase:
+    """A SQLite file under the hub's state folder (WAL, one writer at a time)."""
+
+    def __init__(self, path: Path, migrations: Mapping[str, Sequence[str]]) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version"
+                " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+            for component, steps in migrations.items():
+                self._migrate(component, steps)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                str(path),
+                f"cannot be opened: {exc}",
+                "it is a cache: move it away and run the command again",
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self, component: str, steps: Sequence[str]) -> None:
+        row = self._db.execute(
+            "SELECT version FROM schema_version WHERE component = ?", (component,)
+        ).fetchone()
+        version = row[0] if row else 0
+        if version > len(steps):
+            raise StoreError(
+                str(self.path),
+                f"{component} schema version {version} is newer than this mediahub",
+                "upgrade mediahub",
+            )
+        for number in range(version, len(steps)):
+            # executescript commits any open transaction, so each step carries its own.
+            self._db.executescript(
+                f"BEGIN IMMEDIATE; {steps[number]};"
+                f" INSERT OR REPLACE INTO schema_version VALUES ('{component}', {number + 1});"
+                " COMMIT;"
+            )
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
