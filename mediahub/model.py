@@ -120,3 +120,79 @@ class Post:
     @property
     def kind(self) -> str:
         return "post"
+
+
+# -- aggregation -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A media file attached to an aggregated item (podcast episodes)."""
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One normalised entry of an aggregated feed; HTML fields are already sanitised."""
+
+    id: str
+    title: str
+    link: str | None
+    published: datetime | None
+    updated: datetime | None
+    author: str | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What the parser made of one downloaded feed body."""
+
+    title: str | None
+    link: str | None
+    description: str | None
+    items: tuple[Item, ...]
+    hub: str | None = None
+    self_url: str | None = None
+    podcast_guid: str | None = None
+    ttl_seconds: int | None = None
+    image: str | None = None
+    # A description of what was wrong with a feed the parser still recovered items from.
+    bozo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """An external feed the hub follows, as configured or added."""
+
+    url: str
+    topic: str
+    title: str | None = None
+    interval_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source plus what the hub knows of it from fetching."""
+
+    source: Source
+    feed_title: str | None = None
+    site_link: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_fetched: datetime | None = None
+    next_fetch: datetime | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    paused: bool = False
+    gone: bool = False
+    podcast_guid: str | None = None
+    hub: str | None = None

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediahub.store import media
+from mediahub.store import media, sources
 from mediahub.store.media import MediaQueries
+from mediahub.store.sources import SourceQueries
 
 # component -> its migrations; each area adds itself here and as a base class below.
 MIGRATIONS = {
     "media": media.MIGRATIONS,
+    "sources": sources.MIGRATIONS,
 }
 
 
-class Store(MediaQueries):
+class Store(MediaQueries, SourceQueries):
     """The hub's database: ``with Store(path) as store: ...``."""
 
     def __init__(self, path: Path) -> None:

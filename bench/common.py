@@ -1,0 +1,89 @@
+"""Shared measuring: alternate runs (A B A B ...), medians, pairwise ratios, peak RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+WORK = HERE / ".work"  # generated workloads and peer virtualenvs (git-ignored)
+
+
+@dataclass
+class Comparison:
+    """Medians of A and B and the median of the pairwise ratios B/A (how many times A is faster)."""
+
+    name: str
+    a_label: str
+    b_label: str
+    a_times: list[float]
+    b_times: list[float]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [b / a for a, b in zip(self.a_times, self.b_times, strict=True) if a > 0]
+
+    def row(self) -> str:
+        r = self.ratios
+        return (f"| {self.name} | {self.a_label} {statistics.median(self.a_times):.3f} s | "
+                f"{self.b_label} {statistics.median(self.b_times):.3f} s | "
+                f"**{statistics.median(r):.1f}×** (min {min(r):.1f}, max {max(r):.1f}) |")
+
+
+def alternate(name: str, a_label: str, a: Callable[[], object], b_label: str,
+              b: Callable[[], object], runs: int = 5, warmup: int = 1) -> Comparison:
+    """Run a and b alternately after a warm-up; a is mediahub, b the peer."""
+    for _ in range(warmup):
+        a()
+        b()
+    a_times: list[float] = []
+    b_times: list[float] = []
+    for _ in range(runs):
+        for fn, times in ((a, a_times), (b, b_times)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return Comparison(name, a_label, b_label, a_times, b_times)
+
+
+def timed_command(argv: list[str], env: dict[str, str] | None = None,
+                  cwd: Path | None = None) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB) of a child process."""
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - start, max(after, before)
+
+
+def peer_venv(name: str, *packages: str) -> Path:
+    """A virtualenv of its own for a peer, so peers never enter mediahub's dependencies."""
+    venv = WORK / f"venv-{name}"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
+    return python
+
+
+def machine() -> str:
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{datetime.now(UTC):%Y-%m-%d}")
+
+
+def write_summary() -> None:
+    parts = ["# Benchmark results", "", f"Machine: {machine()}", ""]
+    for path in sorted(RESULTS.glob("*.md")):
+        parts.append(path.read_text(encoding="utf-8").rstrip())
+        parts.append("")
+    (HERE / "results.md").write_text("\n".join(parts), encoding="utf-8")
