@@ -51,3 +51,32 @@ class BuildError(MediahubError):
 
 class StoreError(MediahubError):
     """The database under .mediahub/ cannot be opened or is damaged."""
+
+
+class FetchError(MediahubError):
+    """A feed or page could not be fetched: network failure, bad status, a limit hit.
+
+    ``status`` is the HTTP status when there was one; ``retry_after`` the seconds
+    the server asked us to wait (429/503), which the scheduler honours.
+    """
+
+    def __init__(
+        self,
+        where: str,
+        problem: str,
+        fix: str = "",
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(where, problem, fix)
+
+
+class GuardError(FetchError):
+    """The network guard refused an address (loopback, private, link-local, ...)."""
+
+
+class ParseError(MediahubError):
+    """A downloaded body is not a feed at all (an HTML page, an empty or unreadable document)."""

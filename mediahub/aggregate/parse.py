@@ -1,0 +1,326 @@
+"""Feed bytes -> ParsedFeed: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed
+through our own parser. The only feedparser user.
+
+``parse_feed`` runs in a process pool: it is a top-level function of bytes,
+keeps no state between calls and never fetches anything. feedparser's own
+sanitiser and relative-URI resolution are turned off (they are half its
+time); every HTML field is cleaned once here by ``sanitize`` (nh3), so what
+the store holds is already safe.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from mediahub.aggregate.jsonfeed import looks_like_json, parse_json_feed
+from mediahub.aggregate.sanitize import absolute_url, plain_text, sanitize_html, text_to_html
+from mediahub.errors import ParseError
+from mediahub.model import Enclosure, Item, ParsedFeed
+
+__all__ = ["ParseError", "duration_seconds", "parse_feed"]
+
+
+# A gzip body served without Content-Encoding (a .xml.gz file) is opened up to this size.
+MAX_INFLATED = 15 * 1024 * 1024
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse one downloaded feed body; raise ParseError when it is not a feed."""
+    if body[:2] == b"\x1f\x8b":
+        body = _gunzip(body, url)
+    if looks_like_json(body, content_type):
+        return parse_json_feed(body, url)
+    return _parse_xml(body, url, content_type)
+
+
+def _gunzip(body: bytes, url: str) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, MAX_INFLATED)
+    except zlib.error as exc:
+        raise ParseError(url, f"is a damaged gzip file: {exc}", "check the feed") from None
+    if inflater.unconsumed_tail:
+        raise ParseError(
+            url, f"inflates to more than {MAX_INFLATED} bytes", "this is not a feed we accept"
+        )
+    return data
+
+
+def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    # No content-location: feedparser would then rewrite relative guids into URLs, so
+    # an id would change with the feed's address. Links are made absolute here instead.
+    headers = {"content-type": content_type} if content_type else {}
+    # A stream, never bytes or str: feedparser would treat those as a path or URL to open.
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        resolve_relative_uris=False,
+        sanitize_html=False,
+    )
+    if not parsed.get("version") and not parsed.entries:
+        raise ParseError(url, _not_a_feed_reason(parsed), "check that the URL points at a feed")
+    channel = parsed.feed
+    base = _base_url(channel, url)
+    items = _disambiguate(_item(entry, base) for entry in parsed.entries)
+    bozo = None
+    problem = parsed.get("bozo_exception")
+    # A wrong or missing Content-Type says nothing about the document itself.
+    if parsed.get("bozo") and not isinstance(problem, feedparser.NonXMLContentType):
+        bozo = _one_line(str(problem or "malformed feed"))
+    links = channel.get("links") or []
+    return ParsedFeed(
+        title=_title(channel) or None,
+        link=absolute_url(channel.get("link"), base),
+        description=plain_text(channel.get("subtitle", "")) or None,
+        items=tuple(items),
+        hub=_rel_link(links, "hub", base),
+        self_url=_rel_link(links, "self", base),
+        podcast_guid=_podcast_guid(channel),
+        ttl_seconds=_ttl_seconds(channel),
+        image=_channel_image(channel, base),
+        bozo=bozo,
+    )
+
+
+def _not_a_feed_reason(parsed: Mapping[str, Any]) -> str:
+    exc = parsed.get("bozo_exception")
+    if exc is not None and "xml" not in type(exc).__name__.lower():
+        return f"is not an RSS, Atom or JSON feed ({_one_line(str(exc))})"
+    return "is not an RSS, Atom or JSON feed"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _base_url(channel: Mapping[str, Any], url: str) -> str:
+    """The document's base: the URL it was fetched from (xml:base is honoured per element)."""
+    return url
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, TypeError, OSError):
+        return None
+
+
+def _item(entry: Mapping[str, Any], feed_base: str) -> Item:
+    base = _entry_base(entry, feed_base)
+    link = absolute_url(entry.get("link"), base) or _alternate(entry, base)
+    published = _when(entry.get("published_parsed")) or _when(entry.get("created_parsed"))
+    # dict.get: FeedParserDict maps a missing "updated" to "published" with a warning.
+    updated = _when(dict.get(entry, "updated_parsed"))  # type: ignore[arg-type]
+    title = _title(entry)
+    summary = _html_of(entry.get("summary_detail"), entry.get("summary"), base)
+    content = None
+    for part in entry.get("content") or ():
+        content = _html_of(part, part.get("value"), base)
+        if content:
+            break
+    if summary and content and summary == content:
+        summary = None
+    raw_id = (entry.get("id") or "").strip() or (link or "")
+    if not raw_id:
+        raw_id = "sha1:" + _digest(title, str(published or updated or ""), content or summary or "")
+    return Item(
+        id=raw_id,
+        title=title,
+        link=link,
+        published=published or updated,
+        updated=updated or published,
+        author=plain_text(entry.get("author", "")) or None,
+        summary_html=summary or None,
+        content_html=content or None,
+        enclosures=tuple(_enclosures(entry, base)),
+        image=_entry_image(entry, base),
+    )
+
+
+def _title(node: Mapping[str, Any]) -> str:
+    """Plain text: HTML titles lose their tags, text titles keep every character."""
+    value = node.get("title") or ""
+    if (node.get("title_detail") or {}).get("type") == "text/plain":
+        return " ".join(value.split())
+    return plain_text(value)
+
+
+def _entry_base(entry: Mapping[str, Any], feed_base: str) -> str:
+    for key in ("content", "summary_detail", "title_detail"):
+        detail = entry.get(key)
+        if isinstance(detail, list):
+            detail = detail[0] if detail else None
+        if detail and detail.get("base"):
+            return absolute_url(detail["base"], feed_base) or feed_base
+    return feed_base
+
+
+def _html_of(detail: Mapping[str, Any] | None, value: str | None, base: str) -> str | None:
+    if not value:
+        return None
+    kind = (detail or {}).get("type", "text/html")
+    if kind == "text/plain":
+        return text_to_html(value)
+    return sanitize_html(value, base) or None
+
+
+def _alternate(entry: Mapping[str, Any], base: str) -> str | None:
+    for link in entry.get("links") or ():
+        if link.get("rel", "alternate") == "alternate":
+            found = absolute_url(link.get("href"), base)
+            if found:
+                return found
+    return None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _disambiguate(items: Iterable[Item]) -> list[Item]:
+    """Repeated ids in one feed: exact repeats dropped, different items given a suffix."""
+    seen: dict[str, Item] = {}
+    result: list[Item] = []
+    for item in items:
+        if item.id in seen:
+            first = seen[item.id]
+            if (first.title, first.link, first.content_html) == (
+                item.title,
+                item.link,
+                item.content_html,
+            ):
+                continue
+            digest = _digest(item.title, item.link or "", str(item.published or ""))[:12]
+            item = _with_id(item, f"{item.id}#{digest}")
+            if item.id in seen:
+                continue
+        seen[item.id] = item
+        result.append(item)
+    return result
+
+
+def _with_id(item: Item, new_id: str) -> Item:
+    return replace(item, id=new_id)
+
+
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+
+
+def duration_seconds(text: Any) -> float | None:
+    """itunes:duration as seconds: "SS", "MM:SS" or "HH:MM:SS"."""
+    if text is None:
+        return None
+    text = str(text).strip()
+    try:
+        value = float(text)
+        return value if value >= 0 else None
+    except ValueError:
+        pass
+    match = _CLOCK.match(text)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _enclosures(entry: Mapping[str, Any], base: str) -> list[Enclosure]:
+    duration = duration_seconds(entry.get("itunes_duration"))
+    found: list[Enclosure] = []
+    seen: set[str] = set()
+    for enclosure in entry.get("enclosures") or ():
+        url = absolute_url(enclosure.get("href") or enclosure.get("url"), base)
+        if not url or url in seen:
+            continue
+        seen.add(url)
+        try:
+            length = int(str(enclosure.get("length", "")).strip() or 0) or None
+        except ValueError:
+            length = None
+        if length is not None and length < 0:
+            length = None
+        found.append(
+            Enclosure(
+                url=url,
+                type=(enclosure.get("type") or None),
+                length=length,
+                duration=duration if not found else None,
+            )
+        )
+    return found
+
+
+def _entry_image(entry: Mapping[str, Any], base: str) -> str | None:
+    image = entry.get("image")
+    if isinstance(image, Mapping) and image.get("href"):
+        return absolute_url(image["href"], base)
+    for thumb in entry.get("media_thumbnail") or ():
+        found = absolute_url(thumb.get("url"), base)
+        if found:
+            return found
+    for media in entry.get("media_content") or ():
+        if media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"):
+            found = absolute_url(media.get("url"), base)
+            if found:
+                return found
+    return None
+
+
+def _channel_image(channel: Mapping[str, Any], base: str) -> str | None:
+    image = channel.get("image")
+    if isinstance(image, Mapping):
+        return absolute_url(image.get("href") or image.get("url"), base)
+    return None
+
+
+def _rel_link(links: Iterable[Mapping[str, Any]], rel: str, base: str) -> str | None:
+    for link in links:
+        if link.get("rel") == rel:
+            found = absolute_url(link.get("href"), base)
+            if found:
+                return found
+    return None
+
+
+def _podcast_guid(channel: Mapping[str, Any]) -> str | None:
+    value = channel.get("podcast_guid")
+    return str(value).strip() or None if value else None
+
+
+_PERIODS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 604800,
+    "monthly": 2592000,
+    "yearly": 31536000,
+}
+
+
+def _ttl_seconds(channel: Mapping[str, Any]) -> int | None:
+    """The larger of <ttl> (minutes) and sy:updatePeriod / sy:updateFrequency."""
+    found: list[int] = []
+    try:
+        ttl = int(str(channel.get("ttl", "")).strip())
+        if ttl > 0:
+            found.append(ttl * 60)
+    except ValueError:
+        pass
+    period = _PERIODS.get(str(channel.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        try:
+            frequency = max(1, int(str(channel.get("sy_updatefrequency", "1")).strip()))
+        except ValueError:
+            frequency = 1
+        found.append(period // frequency)
+    return max(found) if found else None

@@ -1,0 +1,115 @@
+"""The one HTML sanitiser for aggregated content: a strict allow-list (nh3).
+
+Feed HTML is untrusted. It is cleaned once, in the parser worker, before it
+is stored, so everything the store holds is safe to mark as markup; templates
+escape everything else. No script, style, forms, frames, event handlers or
+``javascript:`` URLs survive; ``data:`` URLs only as raster image sources;
+links get ``rel="noopener noreferrer"``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"area", "map"}
+# Dropped together with everything inside them, not just unwrapped.
+_DROP_WITH_CONTENT = frozenset(
+    {
+        "script",
+        "style",
+        "form",
+        "textarea",
+        "select",
+        "button",
+        "iframe",
+        "object",
+        "embed",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+    }
+)
+_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "time": {"datetime"},
+}
+_SCHEMES = frozenset({"http", "https", "mailto", "data"})
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|avif);", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    """Allow ``data:`` only as a raster image's src; everything else keeps its value."""
+    if attribute in ("href", "src", "cite") and value.lstrip()[:5].lower() == "data:":
+        if tag == "img" and attribute == "src" and _DATA_IMAGE.match(value.lstrip()):
+            return value
+        return None
+    return value
+
+
+@lru_cache(maxsize=64)
+def _cleaner(base_url: str | None) -> nh3.Cleaner:
+    """One cleaner per base URL (relative links are resolved against it)."""
+    if base_url and urlsplit(base_url).scheme in ("http", "https"):
+        return _make_cleaner(("rewrite_with_base", base_url))
+    return _make_cleaner("pass_through")
+
+
+def _make_cleaner(
+    relative: Literal["pass_through"] | tuple[Literal["rewrite_with_base"], str],
+) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes=_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
+        strip_comments=True,
+        link_rel="noopener noreferrer",
+        url_schemes=set(_SCHEMES),
+        url_relative=relative,
+    )
+
+
+def sanitize_html(fragment: str, base_url: str | None = None) -> str:
+    """Untrusted HTML -> HTML safe to put in a page as is."""
+    if not fragment:
+        return ""
+    return _cleaner(base_url).clean(fragment)
+
+
+def text_to_html(text: str) -> str:
+    """Content declared as plain text: escaped, paragraphs kept."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
+
+
+def plain_text(fragment: str) -> str:
+    """Any markup -> one line of plain text (titles): tags dropped, entities decoded."""
+    if not fragment:
+        return ""
+    if "<" in fragment or "&" in fragment:
+        stripped = nh3.clean(fragment, tags=set(), clean_content_tags=set(_DROP_WITH_CONTENT))
+        fragment = html.unescape(stripped)
+    return _SPACE.sub(" ", fragment).strip()
+
+
+def absolute_url(url: str | None, base_url: str | None) -> str | None:
+    """A link from a feed made absolute against the feed's URL; only http(s), else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if base_url:
+        url = urljoin(base_url, url)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return url
