@@ -6,6 +6,7 @@ Unknown keys are errors too: a typo must not be silently ignored.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mediahub.errors import ConfigError
-from mediahub.model import Show
+from mediahub.model import Show, Source
 
 CONFIG_NAME = "mediahub.toml"
 
@@ -42,6 +43,24 @@ class ServeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AggregateConfig:
+    """The [aggregate] table and the [[sources]] list: what to follow and how politely."""
+
+    sources: tuple[Source, ...] = ()
+    # Folder that file: sources must lie in (None: file: sources are refused).
+    files: Path | None = None
+    allow_private_networks: bool = False
+    allow_networks: tuple[str, ...] = ()
+    concurrency: int = 32
+    per_host: int = 2
+    max_body_mb: int = 15
+    timeout: int = 60
+    connect_timeout: int = 10
+    floor_minutes: int = 15
+    ceiling_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration of one hub."""
 
@@ -50,6 +69,7 @@ class Config:
     paths: Paths
     serve: ServeConfig
     timezone: str = "UTC"
+    aggregate: AggregateConfig = AggregateConfig()
 
     def with_url(self, url: str) -> Config:
         """The same hub published under another base URL (``build --url``)."""
@@ -196,6 +216,8 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
     site = _Table(_table(top, "site"), "site", file, text)
     paths_t = _Table(_table(top, "paths", optional=True), "paths", file, text)
     serve_t = _Table(_table(top, "serve", optional=True), "serve", file, text)
+    aggregate_t = _Table(_table(top, "aggregate", optional=True), "aggregate", file, text)
+    source_list = top._get("sources", list, "a list of [[sources]] tables", [])
     timezone = top.text_value("timezone", "UTC")
     top.check_unknown()
 
@@ -241,7 +263,90 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
     )
     serve_t.check_unknown()
     _check_timezone(timezone, top)
-    return Config(source=file, show=show, paths=paths, serve=serve, timezone=timezone)
+    aggregate = _aggregate(aggregate_t, source_list, root)
+    return Config(
+        source=file, show=show, paths=paths, serve=serve, timezone=timezone, aggregate=aggregate
+    )
+
+
+def _aggregate(table: _Table, entries: list[Any], root: Path) -> AggregateConfig:
+    allow = table._get("allow_networks", list, "a list", [])
+    for number, net in enumerate(allow):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                table.where("allow_networks"),
+                f"item {number + 1} ({net!r}) is not a network",
+                'write e.g. allow_networks = ["192.168.1.0/24"]',
+            ) from None
+    settings = AggregateConfig(
+        sources=_sources(entries, table.file, table.text),
+        files=root / table.text_value("files", "feeds"),
+        allow_private_networks=table.flag("allow_private_networks", False),
+        allow_networks=tuple(allow),
+        concurrency=table.number("concurrency", 32, 1, 1024),
+        per_host=table.number("per_host", 2, 1, 64),
+        max_body_mb=table.number("max_body_mb", 15, 1, 1024),
+        timeout=table.number("timeout", 60, 1, 3600),
+        connect_timeout=table.number("connect_timeout", 10, 1, 600),
+        floor_minutes=table.number("floor_minutes", 15, 1, 24 * 60),
+        ceiling_hours=table.number("ceiling_hours", 24, 1, 24 * 30),
+    )
+    table.check_unknown()
+    if settings.floor_minutes > settings.ceiling_hours * 60:
+        raise ConfigError(
+            table.where("floor_minutes"), "is longer than ceiling_hours", "lower floor_minutes"
+        )
+    return settings
+
+
+class _Block(_Table):
+    """One [[sources]] block: its errors name the block's header line."""
+
+    def __init__(self, data: dict[str, Any], prefix: str, file: Path) -> None:
+        super().__init__(data, "", file, "")
+        self.prefix = prefix
+
+    def where(self, key: str | None = None) -> str:
+        return f"{self.prefix}.{key}" if key else self.prefix
+
+
+def _sources(entries: list[Any], file: Path, text: str) -> tuple[Source, ...]:
+    """The [[sources]] blocks, each checked; errors name the block's line."""
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[sources]]"]
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        line = headers[index] if index < len(headers) else None
+        where = f"{file}:{line}: sources" if line else f"{file}: sources[{index + 1}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(where, "must be a table", "write [[sources]] blocks with url = ...")
+        block = _Block(dict(entry), where, file)
+        url = str(block.text_value("url", _REQUIRED)).strip()
+        scheme = urlsplit(url).scheme
+        if scheme not in ("http", "https", "file") or (
+            scheme != "file" and not urlsplit(url).netloc
+        ):
+            raise ConfigError(
+                block.where("url"),
+                f"{url!r} is not an http(s) or file: URL",
+                'write e.g. url = "https://example.org/feed.xml"',
+            )
+        if url in seen:
+            raise ConfigError(block.where("url"), f"{url} is listed twice", "remove one block")
+        seen.add(url)
+        interval = block.number("interval_minutes", 0, 0, 60 * 24 * 30)
+        sources.append(
+            Source(
+                url=url,
+                topic=block.text_value("topic", "general"),
+                title=block.text_value("title", None),
+                interval_seconds=interval * 60 if interval else None,
+            )
+        )
+        block.check_unknown()
+    return tuple(sources)
 
 
 def _table(parent: _Table, key: str, optional: bool = False) -> dict[str, Any]:

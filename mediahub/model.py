@@ -196,3 +196,43 @@ class SourceState:
     gone: bool = False
     podcast_guid: str | None = None
     hub: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An aggregated item as the store keeps it: which source carried it, and when.
+
+    ``story`` groups the same story carried by several sources (same canonical link,
+    or same normalised title close in time); ``sort_date`` is the item's date, or when
+    it was first seen if the feed gave none.
+    """
+
+    source_url: str
+    item: Item
+    first_seen: datetime
+    sort_date: datetime
+    story: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One full-text search result: the item, its source's topic and a plain-text snippet."""
+
+    stored: StoredItem
+    topic: str
+    source_title: str | None
+    snippet: str
+    # Where a permanent redirect moved the feed (fetched instead of source.url).
+    moved_to: str | None = None
+    # A permanent redirect not yet trusted: its target and how many fetches in a row saw it.
+    redirect_url: str | None = None
+    redirect_count: int = 0
+    # When the current run of failures began (None after any success).
+    first_error: datetime | None = None
+    # How often the source posts (seconds), from the last fetch that had items.
+    posting_seconds: float | None = None
+
+    @property
+    def fetch_url(self) -> str:
+        """The URL to request: the moved-to URL once a move is trusted, else the source's."""
+        return self.moved_to or self.source.url

@@ -122,7 +122,7 @@ def _item(entry: Mapping[str, Any], feed_base: str) -> Item:
     link = absolute_url(entry.get("link"), base) or _alternate(entry, base)
     published = _when(entry.get("published_parsed")) or _when(entry.get("created_parsed"))
     # dict.get: FeedParserDict maps a missing "updated" to "published" with a warning.
-    updated = _when(dict.get(entry, "updated_parsed"))  # type: ignore[arg-type]
+    updated = _when(dict.get(entry, "updated_parsed"))  # type: ignore[call-overload]
     title = _title(entry)
     summary = _html_of(entry.get("summary_detail"), entry.get("summary"), base)
     content = None

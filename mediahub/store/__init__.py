@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediahub.store import media, sources
+from mediahub.store import items, media, sources
+from mediahub.store.items import ItemQueries
 from mediahub.store.media import MediaQueries
 from mediahub.store.sources import SourceQueries
 
@@ -17,10 +18,12 @@ from mediahub.store.sources import SourceQueries
 MIGRATIONS = {
     "media": media.MIGRATIONS,
     "sources": sources.MIGRATIONS,
+    # after sources: items reference sources(url)
+    "items": items.MIGRATIONS,
 }
 
 
-class Store(MediaQueries, SourceQueries):
+class Store(MediaQueries, SourceQueries, ItemQueries):
     """The hub's database: ``with Store(path) as store: ...``."""
 
     def __init__(self, path: Path) -> None:

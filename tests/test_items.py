@@ -1,0 +1,177 @@
+"""The items store: dedup per source, capped updates, retention, stories, FTS search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mediahub.model import Enclosure, Item, ParsedFeed, Source
+from mediahub.store import Store
+from mediahub.store.items import UPDATE_CAP, canonical_link, title_key
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+A = "https://a.example.org/feed.xml"
+B = "https://b.example.net/rss"
+
+
+def item(n: int, **changes: object) -> Item:
+    base = Item(
+        id=f"id-{n}",
+        title=f"Headline number {n} about coaching",
+        link=f"https://a.example.org/posts/{n}",
+        published=NOW - timedelta(hours=n),
+        updated=None,
+        summary_html=f"<p>Body {n} of <em>the</em> story</p>",
+        enclosures=(Enclosure("https://a.example.org/e.mp3", "audio/mpeg", 10, 5.0),),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def feed(*items: Item, title: str = "Feed A") -> ParsedFeed:
+    return ParsedFeed(
+        title=title,
+        link="https://a.example.org/",
+        description=None,
+        items=items,
+        podcast_guid="pg-1",
+        hub="https://hub.example/",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "state" / "mediahub.sqlite")
+    s.add_source(Source(url=A, topic="leadership"), NOW)
+    s.add_source(Source(url=B, topic="leadership", title="B's blog"), NOW)
+    return s
+
+
+def test_new_items_are_counted_once_and_read_back_whole(store: Store) -> None:
+    assert store.save_items(A, feed(item(1), item(2)), NOW) == 2
+    assert store.save_items(A, feed(item(1), item(2), item(3)), NOW) == 1
+    assert store.count_items(A) == 3
+    newest = store.latest_items(A, 10)
+    assert [s.item.id for s in newest] == ["id-1", "id-2", "id-3"]
+    assert newest[0].item == item(1)
+    state = store.get_source(A)
+    assert state is not None
+    assert (state.feed_title, state.podcast_guid, state.hub) == (
+        "Feed A",
+        "pg-1",
+        "https://hub.example/",
+    )
+
+
+def test_same_id_in_two_sources_is_two_items(store: Store) -> None:
+    store.save_items(A, feed(item(1)), NOW)
+    assert store.save_items(B, feed(item(1)), NOW) == 1
+    assert store.count_items() == 2
+
+
+def test_changed_items_are_updated_but_capped_per_day(store: Store) -> None:
+    store.save_items(A, feed(item(1)), NOW)
+    for n in range(UPDATE_CAP + 3):
+        store.save_items(A, feed(item(1, title=f"Edited {n}")), NOW + timedelta(minutes=n))
+    (stored,) = store.latest_items(A, 5)
+    assert stored.item.title == f"Edited {UPDATE_CAP - 1}"
+    # a day later the next change goes through again
+    store.save_items(A, feed(item(1, title="Next day")), NOW + timedelta(days=1, hours=1))
+    assert store.latest_items(A, 5)[0].item.title == "Next day"
+    assert [h.stored.item.title for h in store.search_items("next day")] == ["Next day"]
+    assert store.search_items("edited") == []
+
+
+def test_items_without_dates_sort_by_first_seen(store: Store) -> None:
+    store.save_items(A, feed(item(1, published=None)), NOW - timedelta(days=2))
+    store.save_items(A, feed(item(2, published=None), item(1, published=None)), NOW)
+    assert [s.item.id for s in store.latest_items(A, 5)] == ["id-2", "id-1"]
+    assert store.latest_items(A, 5)[1].sort_date == NOW - timedelta(days=2)
+
+
+def test_retention_keeps_the_newest_and_what_the_feed_still_carries(store: Store) -> None:
+    store.save_items(A, feed(*(item(n) for n in range(10))), NOW)
+    store.save_items(A, feed(item(9)), NOW, keep_newest=3)
+    kept = [s.item.id for s in store.latest_items(A, 20)]
+    assert kept == ["id-0", "id-1", "id-2", "id-9"]
+    store.save_items(A, feed(item(0)), NOW, keep_newest=None, keep_days=0)
+    assert [s.item.id for s in store.latest_items(A, 20)] == ["id-0"]
+
+
+def test_removing_a_source_removes_its_items_and_their_index(store: Store) -> None:
+    store.save_items(A, feed(item(1)), NOW)
+    assert store.search_items("coaching")
+    store.remove_source(A)
+    assert store.count_items() == 0
+    assert store.search_items("coaching") == []
+
+
+def test_canonical_links_drop_tracking() -> None:
+    assert canonical_link("http://www.Example.org/a/?utm_source=x&b=2&a=1&fbclid=z#top") == (
+        "https://example.org/a?a=1&b=2"
+    )
+    assert canonical_link("javascript:alert(1)") is None
+    assert title_key("Why  Managers Fail — and What to Do!") == "why managers fail and what to do"
+    assert title_key("Update") is None
+
+
+def test_the_same_story_from_two_sources_is_one_story(store: Store) -> None:
+    store.save_items(A, feed(item(1, link="https://news.example/x?utm_medium=rss")), NOW)
+    store.save_items(B, feed(item(7, link="https://www.news.example/x/")), NOW)
+    store.save_items(B, feed(item(8, title="A completely different headline here", link=None)), NOW)
+    # same title, another link, within the window: same story
+    store.save_items(
+        A,
+        feed(
+            item(
+                9,
+                title="A completely different headline, here!",
+                link="https://a.example.org/other",
+            )
+        ),
+        NOW,
+    )
+    # same title long after: another story
+    store.save_items(
+        A,
+        feed(
+            item(
+                10,
+                title="A completely different headline here",
+                published=NOW - timedelta(days=30),
+                link="https://a.example.org/old",
+            )
+        ),
+        NOW,
+    )
+    stories = {
+        s.item.id: s.story for s in store.topic_items("leadership", NOW - timedelta(days=60), 50)
+    }
+    assert stories["id-1"] == stories["id-7"]
+    assert stories["id-8"] == stories["id-9"]
+    assert stories["id-10"] not in (stories["id-8"], stories["id-1"])
+    carried = store.story_items([stories["id-1"]])
+    assert {s.source_url for s in carried} == {A, B}
+
+
+def test_search_words_prefixes_topic_and_hostile_syntax(store: Store) -> None:
+    store.add_source(Source(url="https://c.example/", topic="music"), NOW)
+    store.save_items(
+        A,
+        feed(
+            item(1, title="Delegation without fear", summary_html="<p>Trust your <b>team</b></p>")
+        ),
+        NOW,
+    )
+    store.save_items("https://c.example/", feed(item(2, title="Delegation in bands")), NOW)
+    hits = store.search_items("deleg team")
+    assert [h.stored.item.title for h in hits] == ["Delegation without fear"]
+    assert hits[0].topic == "leadership"
+    assert "team" in hits[0].snippet and "<b>" not in hits[0].snippet
+    assert len(store.search_items("delegation")) == 2
+    assert [h.topic for h in store.search_items("delegation", topic="music")] == ["music"]
+    for hostile in ('"', "AND OR NOT", "title:*", "NEAR(", "'; DROP TABLE items; --", ""):
+        assert isinstance(store.search_items(hostile), list)
+    assert store.count_items() == 2
