@@ -9,13 +9,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from mediahub.errors import ConfigError
-from mediahub.model import Show, Source
+from mediahub.model import Link, PodcastSettings, Person, Show, Source
 
 CONFIG_NAME = "mediahub.toml"
 
@@ -40,6 +41,18 @@ class Paths:
 class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
+    # The URL the running server is reached at, if not site.url (WebSub callbacks, the hub).
+    public_url: str | None = None
+    # Proxies whose X-Forwarded-For/-Proto/-Host are believed (IP addresses).
+    trusted_proxies: tuple[str, ...] = ()
+    # Token for the /stats page; no token, no page.
+    stats_token: str | None = None
+    # WebSub: run the built-in hub; other hubs to ping; extra ping URLs ({feed} = feed URL).
+    hub: bool = True
+    websub_hubs: tuple[str, ...] = ()
+    ping_urls: tuple[str, ...] = ()
+    # Rebuild when episodes/, posts/ or templates/ change.
+    watch: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,30 @@ class _Table:
             )
         return value
 
+    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = str(self.text_value(key, default))
+        if value not in allowed:
+            raise ConfigError(
+                self.where(key), f"{value!r} is not allowed", f"use one of: {', '.join(allowed)}"
+            )
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, list, "a list", [])
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.where(key), "must be a list of strings", f'write {key} = ["a"]')
+        return tuple(value)
+
+    def tables(self, key: str) -> list[_Table]:
+        """An array of tables (``[[podcast.funding]]``) as typed tables of their own."""
+        value = self._get(key, list, "a list", [])
+        if not all(isinstance(v, dict) for v in value):
+            raise ConfigError(
+                self.where(key), "must be a list of tables", f"write [[{self.name}.{key}]] blocks"
+            )
+        name = f"{self.name}.{key}" if self.name else key
+        return [_Table(dict(v), name, self.file, self.text) for v in value]
+
     def check_unknown(self) -> None:
         for key in self.data:
             if key not in self.used:
@@ -166,6 +203,7 @@ def _example(kind_name: str) -> str:
         "true or false": "true",
         "a whole number": "10",
         "a table": "{ ... } or a [table] header",
+        "a list": "[ ... ]",
     }[kind_name]
 
 
@@ -218,6 +256,7 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
     serve_t = _Table(_table(top, "serve", optional=True), "serve", file, text)
     aggregate_t = _Table(_table(top, "aggregate", optional=True), "aggregate", file, text)
     source_list = top._get("sources", list, "a list of [[sources]] tables", [])
+    podcast_t = _Table(_table(top, "podcast", optional=True), "podcast", file, text)
     timezone = top.text_value("timezone", "UTC")
     top.check_unknown()
 
@@ -239,6 +278,7 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
         subcategory=site.text_value("subcategory", None),
         explicit=site.flag("explicit", False),
         copyright=site.text_value("copyright", None),
+        podcast=_podcast(podcast_t),
     )
     site.check_unknown()
     if show.image is not None and not show.image.is_file():
@@ -260,6 +300,17 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
     serve = ServeConfig(
         host=serve_t.text_value("host", "127.0.0.1"),
         port=serve_t.number("port", 8000, 1, 65535),
+        public_url=_optional_url(serve_t, "public_url"),
+        trusted_proxies=serve_t.strings("trusted_proxies"),
+        stats_token=serve_t.text_value("stats_token", None),
+        hub=serve_t.flag("hub", True),
+        websub_hubs=tuple(
+            check_base_url(u, serve_t.where("websub_hubs")) for u in serve_t.strings("websub_hubs")
+        ),
+        ping_urls=tuple(
+            check_base_url(u, serve_t.where("ping_urls")) for u in serve_t.strings("ping_urls")
+        ),
+        watch=serve_t.flag("watch", True),
     )
     serve_t.check_unknown()
     _check_timezone(timezone, top)
@@ -267,6 +318,72 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
     return Config(
         source=file, show=show, paths=paths, serve=serve, timezone=timezone, aggregate=aggregate
     )
+
+
+PODCAST_MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
+
+
+def _podcast(table: _Table) -> PodcastSettings:
+    """The [podcast] table: iTunes and Podcasting 2.0 channel settings, all optional."""
+    guid = table.text_value("guid", None)
+    if guid is not None:
+        try:
+            guid = str(uuid.UUID(guid))
+        except ValueError:
+            raise ConfigError(
+                table.where("guid"), f"{guid!r} is not a UUID", "remove it: mediahub computes it"
+            ) from None
+    new_feed_url = table.text_value("new_feed_url", None)
+    if new_feed_url is not None:
+        check_base_url(new_feed_url, table.where("new_feed_url"))
+    funding = []
+    for item in table.tables("funding"):
+        funding.append(
+            Link(
+                url=item.text_value("url", _REQUIRED),
+                text=item.text_value("text", "Support the show"),
+            )
+        )
+        item.check_unknown()
+    persons = []
+    for item in table.tables("person"):
+        persons.append(
+            Person(
+                name=item.text_value("name", _REQUIRED),
+                role=item.text_value("role", "host"),
+                group=item.text_value("group", "cast"),
+                href=item.text_value("href", None),
+                img=item.text_value("img", None),
+            )
+        )
+        item.check_unknown()
+    settings = PodcastSettings(
+        type=table.choice("type", "episodic", ("episodic", "serial")),
+        guid=guid,
+        locked=table.flag("locked", False),
+        block=table.flag("block", False),
+        complete=table.flag("complete", False),
+        new_feed_url=new_feed_url,
+        medium=table.choice("medium", "podcast", PODCAST_MEDIUMS),
+        funding=tuple(funding),
+        persons=tuple(persons),
+        txt_verify=table.strings("txt_verify"),
+        update_frequency=table.text_value("update_frequency", None),
+        update_rrule=table.text_value("update_rrule", None),
+        license=table.text_value("license", None),
+        license_url=table.text_value("license_url", None),
+        location=table.text_value("location", None),
+        location_geo=table.text_value("location_geo", None),
+        location_osm=table.text_value("location_osm", None),
+        feed_limit=table.number("feed_limit", 300, 1, 100_000),
+    )
+    table.check_unknown()
+    return settings
+
+
+def _optional_url(table: _Table, key: str) -> str | None:
+    value = table.text_value(key, None)
+    return None if value is None else check_base_url(value, table.where(key))
 
 
 def _aggregate(table: _Table, entries: list[Any], root: Path) -> AggregateConfig:
@@ -371,3 +488,29 @@ def _check_timezone(name: str, top: _Table) -> None:
             f"unknown time zone {name!r}",
             'use an IANA name such as "Europe/Berlin" or "UTC"',
         ) from None
+
+
+def record_podcast_guid(config: Config, guid: str) -> Config:
+    """Write ``guid`` into mediahub.toml's [podcast] table once, and return the updated config.
+
+    podcast:guid must survive a move of the feed to another URL, so after it is
+    first computed from the feed URL it lives in the configuration, not in a cache.
+    """
+    from dataclasses import replace
+
+    from mediahub.files import write_text_atomic
+
+    text = config.source.read_text(encoding="utf-8")
+    line = f'guid = "{guid}"  # podcast:guid, computed once from the first feed URL: keep it\n'
+    lines = text.splitlines(keepends=True)
+    for index, current in enumerate(lines):
+        if re.match(r"^\s*\[\s*podcast\s*\]", current):
+            lines.insert(index + 1, line)
+            break
+    else:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append(f"\n[podcast]\n{line}")
+    write_text_atomic(config.source, "".join(lines))
+    podcast = replace(config.show.podcast, guid=guid)
+    return replace(config, show=replace(config.show, podcast=podcast))

@@ -6,11 +6,12 @@ names it; the reader collects every problem instead of stopping at the first.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,16 @@ from mediahub.catalog.tags import AUDIO_SUFFIXES
 from mediahub.config import Config
 from mediahub.errors import ContentError, MediahubError
 from mediahub.files import write_text_atomic
-from mediahub.model import AudioInfo, Cue, Episode, Post
+from mediahub.model import AudioInfo, Cue, Episode, Post, Soundbite
 from mediahub.store import Store
 
 EPISODE_FILE = "episode.md"
 EPISODE_TYPES = ("full", "trailer", "bonus")
+# Transcript formats published beside transcript.vtt when present: (file name, MIME type).
+EXTRA_TRANSCRIPTS = (("transcript.srt", "application/x-subrip"), ("transcript.html", "text/html"))
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
+# libyaml's safe loader when PyYAML was built with it: the same result, many times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _markdown = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable("table")
 
 
@@ -51,6 +56,8 @@ class Content:
     episodes: list[Episode]
     posts: list[Post]
     problems: list[MediahubError]
+    # source (episode folder or post file) -> fingerprint of everything it was read from
+    fingerprints: dict[Path, str] = field(default_factory=dict)
 
 
 def read_document(path: Path) -> Document:
@@ -68,7 +75,7 @@ def read_document(path: Path) -> Document:
             "start the file with a '---' line, 'title: ...', and another '---' line",
         )
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 2}" if mark is not None else ""
@@ -233,6 +240,12 @@ def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], Audi
         chapters=read_json_chapters(chapters_file, audio.duration) if chapters_file else (),
         transcript_file=transcript_file,
         transcript=read_vtt(transcript_file) if transcript_file else (),
+        transcript_extra=tuple(
+            (path, mime)
+            for name, mime in EXTRA_TRANSCRIPTS
+            if (path := _side_file(folder, name)) is not None
+        ),
+        soundbites=_soundbites(fields, audio.duration),
         image=image,
         guests=fields.names("guests"),
     )
@@ -299,6 +312,29 @@ def _vtt_seconds(stamp: str) -> float:
     return seconds
 
 
+def _soundbites(fields: _Fields, duration: float) -> tuple[Soundbite, ...]:
+    raw = fields.doc.meta.get("soundbites")
+    if raw is None:
+        return ()
+    fix = "write 'soundbites: [{start: 73.5, duration: 30, title: ...}]'"
+    if not isinstance(raw, list):
+        raise fields.error("soundbites", "must be a list", fix)
+    bites = []
+    for index, item in enumerate(raw, start=1):
+        start = item.get("start") if isinstance(item, dict) else None
+        length = item.get("duration") if isinstance(item, dict) else None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, length)):
+            raise fields.error("soundbites", f"entry {index} needs a numeric start and duration", fix)
+        assert isinstance(start, (int, float)) and isinstance(length, (int, float))
+        if start < 0 or length <= 0 or start + length > duration + 0.5:
+            raise fields.error(
+                "soundbites", f"entry {index} is outside the audio ({duration:.1f}s)", fix
+            )
+        title = item.get("title")
+        bites.append(Soundbite(float(start), float(length), str(title) if title else None))
+    return tuple(bites)
+
+
 def _side_file(folder: Path, name: str) -> Path | None:
     path = folder / name
     return path if path.is_file() else None
@@ -314,14 +350,30 @@ def _check_slug(slug: str, where: Path) -> None:
 
 
 def read_all(config: Config, store: Store) -> Content:
-    """Every episode and post of the hub, plus every problem found on the way."""
+    """Every episode and post of the hub, plus every problem found on the way.
+
+    A file whose fingerprint (size and mtime of everything it is made of) is
+    unchanged since the last read comes from the store's cache, not from disk.
+    """
     tz = ZoneInfo(config.timezone)
+    cache = store.cached_content()
+    fresh: list[tuple[str, str, object]] = []
+    fingerprints: dict[Path, str] = {}
     episodes: list[Episode] = []
     posts: list[Post] = []
     problems: list[MediahubError] = []
 
     def reader(path: Path) -> AudioInfo:
         return audio_info(store, path)
+
+    def load(source: Path, fingerprint: str, parse: Callable[[], object]) -> object:
+        fingerprints[source] = fingerprint
+        hit = cache.get(str(source))
+        if hit is not None and hit[0] == fingerprint:
+            return hit[1]
+        parsed = parse()
+        fresh.append((str(source), fingerprint, parsed))
+        return parsed
 
     if config.paths.episodes.is_dir():
         for folder in sorted(p for p in config.paths.episodes.iterdir() if p.is_dir()):
@@ -337,17 +389,45 @@ def read_all(config: Config, store: Store) -> Content:
                 )
                 continue
             try:
-                episodes.append(read_episode(folder, tz, reader))
+                episode = load(
+                    folder,
+                    _fingerprint(config.timezone, *sorted(folder.iterdir())),
+                    lambda folder=folder: read_episode(folder, tz, reader),  # type: ignore[misc]
+                )
+                assert isinstance(episode, Episode)
+                episodes.append(episode)
             except MediahubError as exc:
                 problems.append(exc)
     if config.paths.posts.is_dir():
         for path in sorted(config.paths.posts.rglob("*.md")):
             try:
-                posts.append(read_post(path, tz))
+                post = load(
+                    path,
+                    _fingerprint(config.timezone, path),
+                    lambda path=path: read_post(path, tz),  # type: ignore[misc]
+                )
+                assert isinstance(post, Post)
+                posts.append(post)
             except MediahubError as exc:
                 problems.append(exc)
     problems.extend(_duplicate_slugs(posts))
-    return Content(episodes=episodes, posts=posts, problems=problems)
+    store.save_content(fresh, keep={str(p) for p in fingerprints})
+    return Content(episodes=episodes, posts=posts, problems=problems, fingerprints=fingerprints)
+
+
+def _fingerprint(*parts: object) -> str:
+    """Names, sizes and mtimes of files (and any other parts): changes when any of them does."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, Path):
+            try:
+                stat = part.stat()
+                digest.update(f"{part.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{part.name}|missing\n".encode())
+        else:
+            digest.update(f"{part}\n".encode())
+    return digest.hexdigest()
 
 
 def _duplicate_slugs(posts: list[Post]) -> list[MediahubError]:
@@ -383,3 +463,13 @@ def assign_guid(episode: Episode) -> Episode:
         head += "\n"
     write_text_atomic(source, f"{head}guid: {guid}\n{tail}")
     return replace(episode, guid=guid)
+
+
+def episode_document(meta: dict[str, Any], notes: str) -> str:
+    """The text of an episode.md: YAML front matter (keys in the order given), then the notes.
+
+    Lives here because this module is PyYAML's one home; ``episode add`` writes with it.
+    """
+    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000)
+    body = notes.strip()
+    return f"---\n{head}---\n\n{body}\n" if body else f"---\n{head}---\n"

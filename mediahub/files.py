@@ -8,15 +8,20 @@ import tempfile
 from pathlib import Path
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` whole via a temp file in the same folder and ``os.replace``."""
+def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace ``path`` whole via a temp file in the same folder and ``os.replace``.
+
+    ``durable`` adds an fsync so the new bytes survive a power cut, not only a
+    killed process; regenerable outputs can skip it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

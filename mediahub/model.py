@@ -19,6 +19,19 @@ class Chapter:
     title: str
     url: str | None = None
     image: str | None = None
+    # Where the chapter ends (seconds); None means "where the next one starts".
+    end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Artwork:
+    """A picture embedded in an audio file (ID3 APIC, MP4 covr, FLAC/Vorbis PICTURE)."""
+
+    mime_type: str
+    size: int
+    # ID3/FLAC picture type: 3 is the front cover.
+    picture_type: int = 3
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,97 @@ class AudioInfo:
     genre: str | None = None
     guid: str | None = None
     chapters: tuple[Chapter, ...] = ()
+    track: str | None = None
+    copyright: str | None = None
+    publisher: str | None = None
+    description: str | None = None
+    podcast: bool = False
+    feed_url: str | None = None
+    lyrics: str | None = None
+    artwork: tuple[Artwork, ...] = ()
+    # TXXX frames and other free-form tags, as (key, value) pairs.
+    custom: tuple[tuple[str, str], ...] = ()
+    # The tag container found: "ID3v2.4", "ID3v1", "MP4", "Vorbis", "" for none.
+    tag_format: str = ""
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagSet:
+    """Normalised episode metadata the catalogue writes into an audio file.
+
+    ``None`` leaves a field out; the same values go to ID3, MP4 atoms or Vorbis comments.
+    """
+
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    date: str | None = None
+    comment: str | None = None
+    description: str | None = None
+    genre: str | None = "Podcast"
+    track: str | None = None
+    copyright: str | None = None
+    publisher: str | None = None
+    guid: str | None = None
+    feed_url: str | None = None
+    podcast: bool = True
+    lyrics: str | None = None
+    artwork: bytes | None = None
+    artwork_mime: str = "image/jpeg"
+    chapters: tuple[Chapter, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """podcast:person: a host, guest or other contributor."""
+
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    href: str | None = None
+    img: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A URL with the text shown for it (funding, license)."""
+
+    url: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PodcastSettings:
+    """Directory-facing settings of the show's feed: iTunes and Podcasting 2.0 channel tags."""
+
+    type: str = "episodic"
+    guid: str | None = None
+    locked: bool = False
+    block: bool = False
+    complete: bool = False
+    new_feed_url: str | None = None
+    medium: str = "podcast"
+    funding: tuple[Link, ...] = ()
+    persons: tuple[Person, ...] = ()
+    txt_verify: tuple[str, ...] = ()
+    update_frequency: str | None = None
+    update_rrule: str | None = None
+    license: str | None = None
+    license_url: str | None = None
+    location: str | None = None
+    location_geo: str | None = None
+    location_osm: str | None = None
+    feed_limit: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Soundbite:
+    """podcast:soundbite: a short, shareable part of an episode."""
+
+    start: float
+    duration: float
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +173,7 @@ class Show:
     subcategory: str | None
     explicit: bool
     copyright: str | None = None
+    podcast: PodcastSettings = PodcastSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +203,9 @@ class Episode:
     transcript: tuple[Cue, ...] = ()
     image: Path | None = None
     guests: tuple[str, ...] = ()
+    soundbites: tuple[Soundbite, ...] = ()
+    # Extra transcript formats published beside transcript.vtt: (path, MIME type).
+    transcript_extra: tuple[tuple[Path, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -196,6 +304,20 @@ class SourceState:
     gone: bool = False
     podcast_guid: str | None = None
     hub: str | None = None
+    # Where a permanent redirect moved the feed (fetched instead of source.url).
+    moved_to: str | None = None
+    # A permanent redirect not yet trusted: its target and how many fetches in a row saw it.
+    redirect_url: str | None = None
+    redirect_count: int = 0
+    # When the current run of failures began (None after any success).
+    first_error: datetime | None = None
+    # How often the source posts (seconds), from the last fetch that had items.
+    posting_seconds: float | None = None
+
+    @property
+    def fetch_url(self) -> str:
+        """The URL to request: the moved-to URL once a move is trusted, else the source's."""
+        return self.moved_to or self.source.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,17 +344,46 @@ class SearchHit:
     topic: str
     source_title: str | None
     snippet: str
-    # Where a permanent redirect moved the feed (fetched instead of source.url).
-    moved_to: str | None = None
-    # A permanent redirect not yet trusted: its target and how many fetches in a row saw it.
-    redirect_url: str | None = None
-    redirect_count: int = 0
-    # When the current run of failures began (None after any success).
-    first_error: datetime | None = None
-    # How often the source posts (seconds), from the last fetch that had items.
-    posting_seconds: float | None = None
 
-    @property
-    def fetch_url(self) -> str:
-        """The URL to request: the moved-to URL once a move is trusted, else the source's."""
-        return self.moved_to or self.source.url
+
+# -- feed checks ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One rule of ``mediahub check`` applied to a whole feed.
+
+    ``status`` is "pass", "warning", "error" or "skip" (nothing to check, or it
+    needs what this run does not have); ``problems`` names each place at fault.
+    """
+
+    rule: str
+    authority: str
+    status: str
+    message: str
+    fix: str = ""
+    problems: tuple[str, ...] = ()
+
+
+# -- download statistics -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServedBytes:
+    """Bytes of one episode served to one listener (salted IP hash + user agent) on one day."""
+
+    day: str
+    listener: str
+    user_agent: str
+    episode: str
+    bytes: int
+    needed: int
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadCount:
+    """Downloads of one episode on one day, counted in the IAB style."""
+
+    day: str
+    episode: str
+    downloads: int

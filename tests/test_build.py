@@ -70,7 +70,12 @@ def test_feed_matches_the_sources_as_podcastparser_reads_it(built: Path) -> None
 def test_pages_exist_link_the_feed_and_list_newest_first(built: Path) -> None:
     public = built / "public"
     pages = sorted(public.rglob("*.html"))
-    assert len(pages) == 1 + 1 + 1 + 5  # home, 404, one episode, five posts
+    names = {p.relative_to(public).as_posix() for p in pages}
+    expected = {"index.html", "404.html", "episodes/index.html", "archive/index.html",
+                "tags/index.html", "tags/listening/index.html"}
+    expected |= {f"posts/{p.stem}/index.html" for p in (built / "posts").glob("*.md")}
+    expected |= {f"episodes/{p.name}/index.html" for p in (built / "episodes").glob("*-*")}
+    assert expected <= names, expected - names
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert '<link rel="alternate" type="application/rss+xml"' in html, page

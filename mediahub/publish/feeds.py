@@ -1,41 +1,185 @@
-"""The podcast feed: RSS 2.0 with the iTunes namespace, rendered from a template."""
+"""Feeds: the podcast RSS (iTunes + Podcasting 2.0) with RFC 5005 archives, and the
+posts' Atom feed and JSON Feed 1.1.
+
+RSS and Atom are rendered from templates (a hub may override them) and parsed
+once before they are published, so a broken template never reaches an app.
+"""
 
 from __future__ import annotations
 
+import json
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment
 
 from mediahub.errors import MediahubError
-from mediahub.model import Episode, Show
+from mediahub.model import Episode, Post, Show, SourceState
+from mediahub.publish.html import absolute_links, apple_description
 from mediahub.publish.links import Links
+from mediahub.publish.templating import rfc3339
+
+# The Podcast Index's namespace UUID for podcast:guid (UUIDv5 of the feed URL).
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
 
 class FeedError(MediahubError):
     """The rendered feed is not well-formed XML (a template bug): it is not published."""
 
 
+def podcast_guid(feed_url: str) -> str:
+    """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
+    bare = feed_url.split("://", 1)[-1].rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One document of the podcast feed: the current feed.xml or an RFC 5005 archive."""
+
+    path: str
+    episodes: Sequence[Episode]
+    is_archive: bool = False
+    prev_archive: str | None = None
+    next_archive: str | None = None
+
+
+def archive_path(number: int) -> str:
+    return f"feed/archive-{number}.xml"
+
+
+def podcast_feed_pages(episodes: Sequence[Episode], limit: int) -> list[FeedPage]:
+    """Split episodes (newest first) into feed.xml and stable archives.
+
+    feed.xml holds the newest ``limit``; older ones are archived oldest first in
+    chunks of ``limit``, so an archive only changes while it is the newest one.
+    """
+    current, older = list(episodes[:limit]), list(episodes[limit:])
+    oldest_first = older[::-1]
+    chunks = [oldest_first[i : i + limit] for i in range(0, len(oldest_first), limit)]
+    count = len(chunks)
+    pages = [
+        FeedPage(
+            path=Links.feed_path(),
+            episodes=current,
+            prev_archive=archive_path(count) if count else None,
+        )
+    ]
+    for number, chunk in enumerate(chunks, start=1):
+        pages.append(
+            FeedPage(
+                path=archive_path(number),
+                episodes=chunk[::-1],
+                is_archive=True,
+                prev_archive=archive_path(number - 1) if number > 1 else None,
+                next_archive=archive_path(number + 1) if number < count else None,
+            )
+        )
+    return pages
+
+
 def render_podcast_feed(
     env: Environment,
     show: Show,
-    episodes: Sequence[Episode],
+    page: FeedPage,
     links: Links,
     show_image: str | None,
     updated: datetime | None,
+    hubs: Sequence[str] = (),
+    podroll: Sequence[SourceState] = (),
 ) -> bytes:
-    """The podcast feed as UTF-8 bytes, newest episode first; checked to be well-formed."""
+    """One podcast feed document as UTF-8 bytes; checked to be well-formed."""
     text = env.get_template("feed.xml").render(
-        show=show, episodes=episodes, links=links, show_image=show_image, updated=updated
+        show=show,
+        podcast=show.podcast,
+        page=page,
+        episodes=page.episodes,
+        links=links,
+        show_image=show_image,
+        updated=updated,
+        hubs=hubs,
+        podroll=podroll,
+        notes=lambda episode: absolute_links(episode.notes_html, links.url("")),
+        apple=lambda episode: apple_description(absolute_links(episode.notes_html, links.url(""))),
     )
+    return _well_formed(text, page.path)
+
+
+def render_atom(
+    env: Environment,
+    show: Show,
+    entries: Sequence[Episode | Post],
+    links: Links,
+    path: str,
+    title: str,
+) -> bytes:
+    """An Atom feed of posts (and, for the combined feed, episodes)."""
+    text = env.get_template("entries.atom").render(
+        show=show,
+        entries=entries,
+        links=links,
+        path=path,
+        title=title,
+        updated=max((e.date for e in entries), default=None),
+        body=lambda entry: absolute_links(_body(entry), links.url("")),
+    )
+    return _well_formed(text, path)
+
+
+def render_json_feed(
+    show: Show, entries: Sequence[Episode | Post], links: Links, path: str, title: str
+) -> bytes:
+    """JSON Feed 1.1 (there is no template: json.dumps cannot produce a broken document)."""
+    items = []
+    for entry in entries:
+        item: dict[str, object] = {
+            "id": entry.guid if isinstance(entry, Episode) else links.page(entry),
+            "url": links.page(entry),
+            "title": entry.title,
+            "content_html": absolute_links(_body(entry), links.url("")),
+            "summary": entry.summary,
+            "date_published": rfc3339(entry.date),
+        }
+        if isinstance(entry, Post) and entry.tags:
+            item["tags"] = list(entry.tags)
+        if isinstance(entry, Episode):
+            item["attachments"] = [
+                {
+                    "url": links.media(entry),
+                    "mime_type": entry.audio.mime_type,
+                    "size_in_bytes": entry.audio.size,
+                    "duration_in_seconds": round(entry.audio.duration),
+                }
+            ]
+        items.append(item)
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "home_page_url": links.url(""),
+        "feed_url": links.url(path),
+        "description": show.description,
+        "language": show.language,
+        "authors": [{"name": show.author}],
+        "items": items,
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _body(entry: Episode | Post) -> str:
+    return entry.notes_html if isinstance(entry, Episode) else entry.body_html
+
+
+def _well_formed(text: str, path: str) -> bytes:
     data = text.encode("utf-8")
     try:
         ET.fromstring(data)
     except ET.ParseError as exc:
         raise FeedError(
-            "feed.xml",
+            path,
             f"the rendered feed is not well-formed XML: {exc}",
-            "fix the feed.xml template",
+            "fix the feed template (a hub's own templates/ may override it)",
         ) from None
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from mediahub.model import Episode, Post
@@ -44,6 +45,11 @@ class Links:
     @staticmethod
     def transcript_path(episode: Episode) -> str:
         return f"episodes/{episode.slug}/transcript.vtt"
+
+    @staticmethod
+    def side_path(episode: Episode, source: Path) -> str:
+        """A side file (extra transcript, ...) published under its own name in the episode folder."""
+        return f"episodes/{episode.slug}/{source.name}"
 
     @staticmethod
     def episode_image_path(episode: Episode) -> str | None:

@@ -1,26 +1,41 @@
-"""Build the site: read content, render pages and the feed, hand them to the writer.
+"""Build the site: read content, plan every page and feed, hand them to the writer.
 
 Readers -> renderers -> writer, in that order. If any file is bad, nothing is
 written (unless the caller asks to keep going), so public/ is never half-built.
+Each page is planned with an input key (its data, the templates and the
+configuration); a page whose key is unchanged since the last build is not
+even rendered, so a no-change rebuild does almost nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mediahub.config import Config
-from mediahub.content import assign_guid, read_all
+from jinja2 import Environment
+
+from mediahub import __version__
+from mediahub.config import Config, record_podcast_guid
+from mediahub.content import Content, assign_guid, read_all
 from mediahub.errors import BuildError, ContentError, MediahubError
-from mediahub.model import Episode, Post
-from mediahub.publish.feeds import render_podcast_feed
+from mediahub.model import Episode, Post, SourceState
+from mediahub.publish.feeds import (
+    podcast_feed_pages,
+    podcast_guid,
+    render_atom,
+    render_json_feed,
+    render_podcast_feed,
+)
 from mediahub.publish.links import Links
 from mediahub.publish.templating import builtin_templates, environment
 from mediahub.publish.writer import Writer, WriteStats
 from mediahub.store import Store
+
+PAGE_SIZE = 20
 
 
 @dataclass
@@ -30,6 +45,8 @@ class BuildResult:
     scheduled: int
     stats: WriteStats
     skipped: list[MediahubError] = field(default_factory=list)
+    # Site paths of the feeds whose bytes changed in this build (for WebSub pings).
+    changed_feeds: list[str] = field(default_factory=list)
 
 
 def build(
@@ -45,27 +62,46 @@ def build(
     if problems and not keep_going:
         raise BuildError(problems)
     episodes = sorted(
-        (e for e in content.episodes if _is_live(e, now)), key=lambda e: e.date, reverse=True
+        (e for e in content.episodes if is_live(e, now)), key=lambda e: e.date, reverse=True
     )
     posts = sorted(
-        (p for p in content.posts if _is_live(p, now)), key=lambda p: p.date, reverse=True
+        (p for p in content.posts if is_live(p, now)), key=lambda p: p.date, reverse=True
     )
     scheduled = len(content.episodes) + len(content.posts) - len(episodes) - len(posts)
     duplicate = _duplicate_guids(episodes)
     if duplicate:
         raise BuildError(duplicate)
+    links = Links(config.show.url)
+    if config.show.podcast.guid is None:
+        config = record_podcast_guid(config, podcast_guid(links.feed()))
     episodes = [assign_guid(e) for e in episodes]
     if progress:
-        progress(f"rendering {len(episodes)} episodes and {len(posts)} posts")
-    writer = _render(config, episodes, posts)
-    stats = writer.commit(last=(Links.feed_path(),))
+        progress(f"planning {len(episodes)} episodes and {len(posts)} posts")
+    site = SitePlan(config, store, links, content.fingerprints)
+    site.plan(episodes, posts)
+    before = _feed_bytes(config.paths.output, site.feed_paths)
+    stats = site.writer.commit(last=tuple(site.feed_paths))
+    store.save_output_keys(str(config.paths.output), site.writer.keys())
+    changed = [p for p in site.feed_paths if _read(config.paths.output / p) != before.get(p)]
     return BuildResult(
-        episodes=len(episodes), posts=len(posts), scheduled=scheduled, stats=stats, skipped=problems
+        episodes=len(episodes),
+        posts=len(posts),
+        scheduled=scheduled,
+        stats=stats,
+        skipped=problems,
+        changed_feeds=changed,
     )
 
 
-def _is_live(entry: Episode | Post, now: datetime) -> bool:
+def is_live(entry: Episode | Post, now: datetime) -> bool:
+    """Published: not a draft and its date has come."""
     return not entry.draft and entry.date <= now
+
+
+def next_scheduled(content: Content, now: datetime) -> datetime | None:
+    """When the next scheduled (future-dated, non-draft) entry goes live, if any."""
+    future = [e.date for e in (*content.episodes, *content.posts) if not e.draft and e.date > now]
+    return min(future, default=None)
 
 
 def _duplicate_guids(episodes: Sequence[Episode]) -> list[MediahubError]:
@@ -85,43 +121,235 @@ def _duplicate_guids(episodes: Sequence[Episode]) -> list[MediahubError]:
     return problems
 
 
-def _render(config: Config, episodes: list[Episode], posts: list[Post]) -> Writer:
-    env = environment(config.paths.templates)
-    links = Links(config.show.url)
-    writer = Writer(config.paths.output)
-    show_image = None
-    if config.show.image is not None:
-        image_path = f"cover{config.show.image.suffix.lower()}"
-        writer.copy(image_path, config.show.image)
-        show_image = links.url(image_path)
-    common: dict[str, Any] = {"show": config.show, "links": links, "show_image": show_image}
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
-    def page(rel: str, template: str, **extra: Any) -> None:
-        writer.add(rel, env.get_template(template).render(**common, **extra))
 
-    entries: list[Episode | Post] = sorted([*episodes, *posts], key=lambda e: e.date, reverse=True)
-    page("index.html", "index.html", entries=entries)
-    page("404.html", "404.html")
-    for episode in episodes:
-        page(Links.page_path(episode) + "index.html", "episode.html", episode=episode)
+def _feed_bytes(output: Path, paths: Iterable[str]) -> dict[str, bytes | None]:
+    return {p: _read(output / p) for p in paths}
+
+
+def slugify_tag(tag: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in tag.lower())
+    return "-".join(part for part in cleaned.split("-") if part) or "tag"
+
+
+class SitePlan:
+    """Plans every output of one build into a Writer."""
+
+    def __init__(
+        self, config: Config, store: Store, links: Links, fingerprints: dict[Path, str]
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.links = links
+        self.env: Environment = environment(config.paths.templates)
+        self.writer = Writer(config.paths.output, store.output_keys(str(config.paths.output)))
+        self.fingerprints = fingerprints
+        self.feed_paths: list[str] = []
+        self.show_image: str | None = None
+        self.base_key = _digest(
+            __version__,
+            config.show,
+            _templates_fingerprint(config.paths.templates),
+        )
+
+    # -- keys ---------------------------------------------------------------
+
+    def entry_key(self, entry: Episode | Post) -> str:
+        source = entry.folder if isinstance(entry, Episode) else entry.source
+        return self.fingerprints.get(source, "") + (entry.guid if isinstance(entry, Episode) else "")
+
+    def page(self, rel: str, template: str, deps: Iterable[str], **context: Any) -> None:
+        """Plan a page rendered from ``template`` only when its inputs changed."""
+        common = {"show": self.config.show, "links": self.links, "show_image": self.show_image}
+        key = _digest(self.base_key, rel, template, *deps)
+        self.writer.add_lazy(
+            rel, key, lambda: self.env.get_template(template).render(**common, **context)
+        )
+
+    # -- the plan -----------------------------------------------------------
+
+    def plan(self, episodes: list[Episode], posts: list[Post]) -> None:
+        config, links, writer = self.config, self.links, self.writer
+        if config.show.image is not None:
+            image_path = f"cover{config.show.image.suffix.lower()}"
+            writer.copy(image_path, config.show.image)
+            self.show_image = links.url(image_path)
+        entries: list[Episode | Post] = sorted(
+            [*episodes, *posts], key=lambda e: e.date, reverse=True
+        )
+        keys = {id(e): self.entry_key(e) for e in entries}
+
+        self._plan_listing(entries, keys)
+        self.page("404.html", "404.html", ())
+        self.page(
+            "episodes/index.html",
+            "episodes.html",
+            [keys[id(e)] for e in episodes],
+            episodes=episodes,
+            subscribe=self.subscribe_links(),
+        )
+        for episode in episodes:
+            self._plan_episode(episode, keys[id(episode)])
+        for post in posts:
+            self.page(
+                Links.page_path(post) + "index.html",
+                "post.html",
+                [keys[id(post)]],
+                post=post,
+                tag_slug=slugify_tag,
+            )
+        self._plan_tags(posts, keys)
+        self._plan_archive(entries, keys)
+        for rel, source in _static_files(config.paths.templates).items():
+            writer.copy(f"static/{rel}", source)
+        self._plan_sitemap(entries, keys)
+        self._plan_feeds(episodes, posts, entries)
+
+    def _plan_listing(self, entries: list[Episode | Post], keys: dict[int, str]) -> None:
+        pages = [entries[i : i + PAGE_SIZE] for i in range(0, len(entries), PAGE_SIZE)] or [[]]
+        for number, chunk in enumerate(pages, start=1):
+            rel = "index.html" if number == 1 else f"page/{number}/index.html"
+            self.page(
+                rel,
+                "index.html",
+                [str(number), str(len(pages)), *(keys[id(e)] for e in chunk)],
+                entries=chunk,
+                pagination=_pagination(number, len(pages)),
+                subscribe=self.subscribe_links(),
+            )
+
+    def _plan_episode(self, episode: Episode, key: str) -> None:
+        writer = self.writer
+        self.page(
+            Links.page_path(episode) + "index.html",
+            "episode.html",
+            [key],
+            episode=episode,
+            subscribe=self.subscribe_links(),
+        )
         writer.copy(Links.media_path(episode), episode.audio.path)
         if episode.chapters_file:
             writer.copy(Links.chapters_path(episode), episode.chapters_file)
         if episode.transcript_file:
             writer.copy(Links.transcript_path(episode), episode.transcript_file)
+        for path, _mime in episode.transcript_extra:
+            writer.copy(Links.side_path(episode, path), path)
         image_rel = Links.episode_image_path(episode)
         if image_rel and episode.image:
             writer.copy(image_rel, episode.image)
-    for post in posts:
-        page(Links.page_path(post) + "index.html", "post.html", post=post)
-    for rel, source in _static_files(config.paths.templates).items():
-        writer.copy(f"static/{rel}", source)
-    updated = entries[0].date if entries else None
-    writer.add(
-        Links.feed_path(),
-        render_podcast_feed(env, config.show, episodes, links, show_image, updated),
-    )
-    return writer
+
+    def _plan_tags(self, posts: list[Post], keys: dict[int, str]) -> None:
+        by_tag: dict[str, tuple[str, list[Post]]] = {}
+        for post in posts:
+            for tag in post.tags:
+                slug = slugify_tag(tag)
+                by_tag.setdefault(slug, (tag, []))[1].append(post)
+        tags = sorted(((slug, name, len(items)) for slug, (name, items) in by_tag.items()))
+        self.page("tags/index.html", "tags.html", [repr(tags)], tags=tags)
+        for slug, (name, tagged) in by_tag.items():
+            self.page(
+                f"tags/{slug}/index.html",
+                "tag.html",
+                [name, *(keys[id(p)] for p in tagged)],
+                tag=name,
+                posts=tagged,
+            )
+
+    def _plan_archive(self, entries: list[Episode | Post], keys: dict[int, str]) -> None:
+        years: dict[int, list[Episode | Post]] = {}
+        for entry in entries:
+            years.setdefault(entry.date.year, []).append(entry)
+        self.page(
+            "archive/index.html",
+            "archive.html",
+            [keys[id(e)] for e in entries],
+            years=sorted(years.items(), reverse=True),
+        )
+
+    def _plan_sitemap(self, entries: list[Episode | Post], keys: dict[int, str]) -> None:
+        self.page(
+            "sitemap.xml",
+            "sitemap.xml",
+            [keys[id(e)] for e in entries],
+            entries=entries,
+        )
+        self.writer.add(
+            "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.links.url('sitemap.xml')}\n"
+        )
+
+    def _plan_feeds(
+        self, episodes: list[Episode], posts: list[Post], entries: list[Episode | Post]
+    ) -> None:
+        config, links, env = self.config, self.links, self.env
+        show = config.show
+        updated = entries[0].date if entries else None
+        podroll = self._podroll()
+        for page in podcast_feed_pages(episodes, show.podcast.feed_limit):
+            data = render_podcast_feed(
+                env, show, page, links, self.show_image, updated, hubs=(), podroll=podroll
+            )
+            self.writer.add(page.path, data)
+            self.feed_paths.append(page.path)
+        self.writer.add(
+            "posts.atom", render_atom(env, show, posts, links, "posts.atom", f"{show.title}: posts")
+        )
+        self.writer.add(
+            "posts.json", render_json_feed(show, posts, links, "posts.json", f"{show.title}: posts")
+        )
+        self.writer.add("all.atom", render_atom(env, show, entries, links, "all.atom", show.title))
+        # Archives before the current feed.xml, which links to them.
+        self.feed_paths.sort(key=lambda p: p == Links.feed_path())
+
+    def _podroll(self) -> list[SourceState]:
+        """Podcast sources the hub follows that announce a podcast:guid."""
+        return [s for s in self.store.list_sources() if s.podcast_guid]
+
+    def subscribe_links(self) -> list[tuple[str, str]]:
+        """(label, URL) pairs for the "subscribe" box."""
+        feed = self.links.feed()
+        scheme_less = feed.split("://", 1)[-1]
+        links = [("RSS feed", feed), ("Podcast app (podcast://)", f"podcast://{scheme_less}")]
+        guid = self.config.show.podcast.guid
+        if guid:
+            links.append(("Podcast Index", f"https://podcastindex.org/search?q={feed}"))
+        return links
+
+
+def _pagination(number: int, count: int) -> dict[str, str | int | None]:
+    def href(n: int) -> str:
+        return "" if n == 1 else f"page/{n}/"
+
+    return {
+        "number": number,
+        "count": count,
+        "newer": href(number - 1) if number > 1 else None,
+        "older": href(number + 1) if number < count else None,
+    }
+
+
+def _digest(*parts: object) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(repr(part).encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _templates_fingerprint(hub_templates: Path) -> str:
+    """Contents of every template a build may use: a template edit re-renders its pages."""
+    digest = hashlib.blake2b(digest_size=16)
+    for root in (builtin_templates(), hub_templates):
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and "static" not in path.relative_to(root).parts:
+                    digest.update(path.as_posix().encode())
+                    digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _static_files(hub_templates: Path) -> dict[str, Path]:
@@ -133,3 +361,4 @@ def _static_files(hub_templates: Path) -> dict[str, Path]:
                 if path.is_file():
                     found[path.relative_to(root).as_posix()] = path
     return found
+

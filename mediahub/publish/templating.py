@@ -59,7 +59,7 @@ def environment(hub_templates: Path | None) -> Environment:
         loaders.insert(0, FileSystemLoader(str(hub_templates)))
     env = Environment(
         loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(["html", "xml"]),
+        autoescape=select_autoescape(["html", "xml", "atom"]),
         undefined=StrictUndefined,
         finalize=_finalize,
         trim_blocks=True,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediahub.store import items, media, sources
+from mediahub.store import builds, items, media, sources, stats
+from mediahub.store.builds import BuildQueries
 from mediahub.store.items import ItemQueries
 from mediahub.store.media import MediaQueries
 from mediahub.store.sources import SourceQueries
+from mediahub.store.stats import StatsQueries
 
 # component -> its migrations; each area adds itself here and as a base class below.
 MIGRATIONS = {
@@ -20,10 +22,12 @@ MIGRATIONS = {
     "sources": sources.MIGRATIONS,
     # after sources: items reference sources(url)
     "items": items.MIGRATIONS,
+    "stats": stats.MIGRATIONS,
+    "builds": builds.MIGRATIONS,
 }
 
 
-class Store(MediaQueries, SourceQueries, ItemQueries):
+class Store(MediaQueries, SourceQueries, StatsQueries, BuildQueries, ItemQueries):
     """The hub's database: ``with Store(path) as store: ...``."""
 
     def __init__(self, path: Path) -> None:

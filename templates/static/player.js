@@ -2,6 +2,15 @@
 // Without JavaScript the page still has a plain <audio controls> player.
 (function () {
   "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) { return; }
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () {}); }
+  });
   var audio = document.getElementById("player");
   if (!audio) { return; }
   document.addEventListener("click", function (event) {

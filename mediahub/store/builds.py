@@ -1,0 +1,62 @@
+"""The build area of the store: parsed content cached by file fingerprint, and the
+input key of every output written, so an unchanged build renders nothing."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable, Mapping
+
+from mediahub.store.base import StoreBase
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE content_cache (
+        path TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE outputs (
+        output TEXT NOT NULL,
+        path TEXT NOT NULL,
+        input_key TEXT NOT NULL,
+        PRIMARY KEY (output, path)
+    )
+    """,
+)
+
+
+class BuildQueries(StoreBase):
+    """Typed queries on the build cache (one base of Store)."""
+
+    def cached_content(self) -> dict[str, tuple[str, object]]:
+        """Every cached parse: source path -> (fingerprint, parsed object)."""
+        rows = self._db.execute("SELECT path, fingerprint, data FROM content_cache")
+        cached: dict[str, tuple[str, object]] = {}
+        for path, fingerprint, data in rows:
+            try:
+                cached[path] = (fingerprint, pickle.loads(data))
+            except Exception:  # noqa: BLE001 - a stale pickle is only a cache miss
+                continue
+        return cached
+
+    def save_content(self, entries: Iterable[tuple[str, str, object]], keep: set[str]) -> None:
+        """Store fresh parses (path, fingerprint, object) and forget paths not in ``keep``."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO content_cache VALUES (?, ?, ?)",
+                ((p, f, pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL)) for p, f, o in entries),
+            )
+            stale = [(p,) for (p,) in db.execute("SELECT path FROM content_cache") if p not in keep]
+            db.executemany("DELETE FROM content_cache WHERE path = ?", stale)
+
+    def output_keys(self, output: str) -> dict[str, str]:
+        rows = self._db.execute("SELECT path, input_key FROM outputs WHERE output = ?", (output,))
+        return {path: key for path, key in rows}
+
+    def save_output_keys(self, output: str, keys: Mapping[str, str]) -> None:
+        """Replace the recorded input keys of one output folder, after a successful write."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM outputs WHERE output = ?", (output,))
+            db.executemany(
+                "INSERT INTO outputs VALUES (?, ?, ?)", ((output, p, k) for p, k in keys.items())
+            )
