@@ -99,7 +99,10 @@ def served_hub(hub: Path) -> Iterator[Served]:
     result = run_cli("build", "--url", f"http://127.0.0.1:{port}", cwd=hub)
     assert result.code == 0, result.err
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mediahub", "serve", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "mediahub", "serve", "--port", str(port)),
+            *("--url", f"http://127.0.0.1:{port}"),
+        ],
         cwd=hub,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

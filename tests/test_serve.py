@@ -24,8 +24,7 @@ def request(
 
 
 def media(served: Served) -> tuple[str, bytes]:
-    folder = next((served.root / "public" / "episodes").iterdir())
-    path = next(folder.glob("*.mp3"))
+    path = next((served.root / "public").glob("episodes/*/*.mp3"))
     return "/" + path.relative_to(served.root / "public").as_posix(), path.read_bytes()
 
 

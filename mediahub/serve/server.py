@@ -1,0 +1,114 @@
+"""The whole always-on process: static serving plus statistics, background jobs and WebSub.
+
+``make_server`` assembles the app from ``serve/app.py`` (plain files, which
+any web server could serve instead) and the parts only a running process can
+do; each part is optional so the static side never depends on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from mediahub.config import Config
+from mediahub.model import ServedBytes
+from mediahub.serve import app as static
+from mediahub.serve.jobs import Clock, JobOptions, Publisher, forever, start_jobs, system_clock
+from mediahub.serve.stats import DownloadCounter
+from mediahub.serve.statspage import stats_routes
+from mediahub.store import Store
+
+log = logging.getLogger("mediahub.serve")
+
+STORE = web.AppKey("store", Store)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """What runs besides the files; tests turn parts off or speed them up."""
+
+    dev: bool = False
+    jobs: bool = True
+    watch: bool = True
+    stats: bool = True
+    stats_flush_seconds: float = 5.0
+    tick: float = 1.0
+
+
+def _store_context(config: Config) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        store = Store(config.paths.database)
+        app[STORE] = store
+        yield
+        store.close()
+
+    return context
+
+
+def _stats_context(
+    counter: DownloadCounter, every: float
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Write gathered download counts every few seconds and once more on shutdown."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def step() -> float:
+            counter.flush()
+            return every
+
+        task = asyncio.create_task(forever("statistics", step), name="statistics")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        counter.flush()
+
+    return context
+
+
+class _LazyStats:
+    """The store's statistics methods, bound once the store is open."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def day_salt(self, day: str) -> bytes:
+        return self._app[STORE].day_salt(day)
+
+    def add_served(self, rows: Sequence[ServedBytes]) -> None:
+        self._app[STORE].add_served(rows)
+
+
+def make_server(
+    config: Config, options: ServerOptions | None = None, clock: Clock = system_clock
+) -> web.Application:
+    options = options or ServerOptions()
+    routes: list[web.RouteDef] = []
+    holder: dict[str, web.Application] = {}
+
+    def store() -> Store:
+        return holder["app"][STORE]
+
+    if options.stats:
+        routes += stats_routes(config, store, clock)
+    app = static.make_app(
+        config.paths.output,
+        static.ServeOptions(
+            trusted_proxies=frozenset(config.serve.trusted_proxies), dev=options.dev
+        ),
+        routes,
+    )
+    holder["app"] = app
+    app.cleanup_ctx.append(_store_context(config))
+    if options.stats:
+        counter = DownloadCounter(_LazyStats(app), clock)
+        app[static.COUNTER] = counter
+        app.cleanup_ctx.append(_stats_context(counter, options.stats_flush_seconds))
+    if options.jobs:
+        publisher = Publisher(config, clock)
+        app.cleanup_ctx.append(
+            start_jobs(publisher, JobOptions(watch=options.watch, tick=options.tick))
+        )
+    return app
