@@ -18,10 +18,23 @@ class MediahubError(Exception):
         self.fix = fix
         super().__init__(self.line())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its attributes, so an error can cross a process boundary (the parse pool).
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
     def line(self) -> str:
         """The one-line form the CLI prints: ``where: problem (fix)``."""
         text = f"{self.where}: {self.problem}" if self.where else self.problem
         return f"{text} ({self.fix})" if self.fix else text
+
+
+def _restore(
+    cls: type[MediahubError], args: tuple[object, ...], state: dict[str, object]
+) -> MediahubError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(MediahubError):

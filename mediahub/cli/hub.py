@@ -69,6 +69,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 "posts": result.posts,
                 "scheduled": result.scheduled,
                 "written": stats.written,
+                "rendered": stats.rendered,
                 "unchanged": stats.unchanged,
                 "removed": stats.removed,
                 "skipped": [p.line() for p in result.skipped],

@@ -91,7 +91,13 @@ def render_podcast_feed(
     hubs: Sequence[str] = (),
     podroll: Sequence[SourceState] = (),
 ) -> bytes:
-    """One podcast feed document as UTF-8 bytes; checked to be well-formed."""
+    """One podcast feed document as UTF-8 bytes; checked to be well-formed.
+
+    An archive's lastBuildDate is its own newest episode, so it stays byte-identical
+    while newer episodes are published.
+    """
+    if page.is_archive and page.episodes:
+        updated = max(e.date for e in page.episodes)
     text = env.get_template("feed.xml").render(
         show=show,
         podcast=show.podcast,

@@ -32,6 +32,7 @@ from mediahub.publish.feeds import (
 )
 from mediahub.publish.links import Links
 from mediahub.publish.templating import builtin_templates, environment
+from mediahub.publish.topics import plan_topics
 from mediahub.publish.writer import Writer, WriteStats
 from mediahub.store import Store
 
@@ -79,6 +80,8 @@ def build(
         progress(f"planning {len(episodes)} episodes and {len(posts)} posts")
     site = SitePlan(config, store, links, content.fingerprints)
     site.plan(episodes, posts)
+    common = {"show": config.show, "links": links, "show_image": site.show_image}
+    plan_topics(site.writer, site.env, links, common, store, now)
     before = _feed_bytes(config.paths.output, site.feed_paths)
     stats = site.writer.commit(last=tuple(site.feed_paths))
     store.save_output_keys(str(config.paths.output), site.writer.keys())
@@ -161,7 +164,9 @@ class SitePlan:
 
     def entry_key(self, entry: Episode | Post) -> str:
         source = entry.folder if isinstance(entry, Episode) else entry.source
-        return self.fingerprints.get(source, "") + (entry.guid if isinstance(entry, Episode) else "")
+        return self.fingerprints.get(source, "") + (
+            entry.guid if isinstance(entry, Episode) else ""
+        )
 
     def page(self, rel: str, template: str, deps: Iterable[str], **context: Any) -> None:
         """Plan a page rendered from ``template`` only when its inputs changed."""
@@ -361,4 +366,3 @@ def _static_files(hub_templates: Path) -> dict[str, Path]:
                 if path.is_file():
                     found[path.relative_to(root).as_posix()] = path
     return found
-

@@ -1,0 +1,278 @@
+"""Publishing in depth: channel and item tags, podcast:guid, RFC 5005 archives, posts
+feeds, incremental and deterministic builds, scheduled episodes, template overrides."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from mediahub import config as config_module
+from mediahub.publish.feeds import podcast_guid
+from mediahub.publish.site import build
+from mediahub.store import Store
+from tests.conftest import run_cli
+
+NS = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "fh": "http://purl.org/syndication/history/1.0",
+}
+EXTRA_KEYS = """type = "serial"
+locked = true
+medium = "podcast"
+txt_verify = ["verify-me-123"]
+update_frequency = "Weekly"
+update_rrule = "FREQ=WEEKLY"
+license = "cc-by-4.0"
+license_url = "https://creativecommons.org/licenses/by/4.0/"
+location = "Stockholm, Sweden"
+location_geo = "geo:59.33,18.07"
+"""
+EXTRA_TABLES = """
+[[podcast.funding]]
+url = "https://example.org/support"
+text = "Buy the host a coffee"
+[[podcast.person]]
+name = "Maya Lindqvist"
+role = "host"
+href = "https://example.org/maya"
+"""
+
+
+def configure_podcast(hub: Path, keys: str, tables: str = "") -> None:
+    """Add keys to the example's [podcast] table (and array tables at the end)."""
+    toml = hub / "mediahub.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert "\n[podcast]\n" in text
+    toml.write_text(
+        text.replace("\n[podcast]\n", f"\n[podcast]\n{keys}\n") + tables, encoding="utf-8"
+    )
+
+
+def feed_doc(hub: Path, name: str = "feed.xml") -> ET.Element:
+    return ET.parse(hub / "public" / name).getroot()
+
+
+def add_episodes(
+    hub: Path, count: int, start: datetime | None = None, prefix: str = "extra"
+) -> list[Path]:
+    """Copies of the example episode with their own titles, dates and no guid."""
+    source = next(p for p in (hub / "episodes").iterdir() if p.is_dir() and p.name[:4].isdigit())
+    base = start or datetime(2025, 1, 6, 8, 0)
+    folders = []
+    for index in range(count):
+        folder = hub / "episodes" / f"{prefix}-{index:03d}"
+        shutil.copytree(source, folder)
+        text = (folder / "episode.md").read_text(encoding="utf-8")
+        lines = [
+            line
+            for line in text.splitlines()
+            if not line.startswith(("guid:", "title:", "date:", "number:"))
+        ]
+        lines.insert(1, f"title: Extra episode {index}")
+        lines.insert(2, f"date: {(base + timedelta(days=7 * index)).isoformat()}")
+        lines.insert(3, f"number: {index + 2}")
+        (folder / "episode.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        folders.append(folder)
+    return folders
+
+
+def build_json(hub: Path, *args: str) -> dict[str, object]:
+    result = run_cli("build", "--json", *args, cwd=hub)
+    assert result.code == 0, result.err
+    return dict(json.loads(result.out))
+
+
+def test_channel_and_item_tags(hub: Path) -> None:
+    configure_podcast(hub, EXTRA_KEYS, EXTRA_TABLES)
+    episode_md = next(hub.glob("episodes/*/episode.md"))
+    episode_md.write_text(
+        episode_md.read_text().replace(
+            "type: full",
+            "type: full\nsoundbites:\n  - {start: 12.7, duration: 7.8, title: Why write}",
+        )
+    )
+    build_json(hub)
+    channel = feed_doc(hub).find("channel")
+    assert channel is not None
+
+    def text(path: str) -> str | None:
+        node = channel.find(path, NS)
+        return None if node is None else node.text
+
+    assert text("itunes:type") == "serial"
+    assert text("podcast:locked") == "yes"
+    assert channel.find("podcast:locked", NS).get("owner") == "maya@quietleader.example"
+    assert text("podcast:medium") == "podcast"
+    assert text("podcast:txt") == "verify-me-123"
+    assert text("podcast:updateFrequency") == "Weekly"
+    assert text("podcast:license") == "cc-by-4.0"
+    assert text("podcast:location") == "Stockholm, Sweden"
+    assert text("podcast:funding") == "Buy the host a coffee"
+    assert channel.find("podcast:person", NS).get("href") == "https://example.org/maya"
+    guid = text("podcast:guid")
+    assert guid == podcast_guid("http://127.0.0.1:8000/feed.xml")
+    category = channel.find("itunes:category", NS)
+    assert category.get("text") == "Business"
+    assert category.find("itunes:category", NS).get("text") == "Management"
+    self_link = channel.find("atom:link[@rel='self']", NS)
+    assert self_link.get("href") == "http://127.0.0.1:8000/feed.xml"
+
+    (item,) = channel.findall("item")
+    assert "Sam Okafor" in (item.find("content:encoded", NS).text or "")
+    # Apple's description keeps only p/ol/ul/li/a, with absolute links.
+    description = item.find("description").text or ""
+    assert "<strong>" not in description and "<li>" in description
+    assert 'href="http://127.0.0.1:8000/posts/the-question-after-the-question/"' in description
+    assert item.find("podcast:season", NS).text == "1"
+    assert item.find("podcast:episode", NS).text == "1"
+    assert item.find("podcast:person", NS).get("role") == "guest"
+    assert item.find("podcast:transcript", NS).get("type") == "text/vtt"
+    assert item.find("podcast:chapters", NS).get("type") == "application/json+chapters"
+    bite = item.find("podcast:soundbite", NS)
+    assert (bite.get("startTime"), bite.get("duration"), bite.text) == ("12.7", "7.8", "Why write")
+    assert item.find("itunes:image", NS).get("href") == "http://127.0.0.1:8000/cover.jpg"
+
+
+def test_podcast_guid_matches_the_definition_and_never_changes() -> None:
+    assert podcast_guid("https://podnews.net/rss") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
+    assert podcast_guid("podnews.net/rss/") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
+
+
+def test_podcast_guid_is_recorded_once_and_survives_a_move(hub: Path) -> None:
+    toml = hub / "mediahub.toml"
+    toml.write_text(
+        "\n".join(l for l in toml.read_text().splitlines() if not l.startswith("guid =")) + "\n"
+    )
+    build_json(hub)
+    recorded = config_module.load(hub).show.podcast.guid
+    assert recorded == podcast_guid("http://127.0.0.1:8000/feed.xml")
+    build_json(hub, "--url", "https://new-home.example.org")
+    assert config_module.load(hub).show.podcast.guid == recorded
+    assert f"<podcast:guid>{recorded}</podcast:guid>" in (hub / "public/feed.xml").read_text()
+    uuid.UUID(recorded)
+
+
+def test_rfc5005_archives_hold_every_episode_once_and_stay_stable(hub: Path) -> None:
+    configure_podcast(hub, "feed_limit = 2")
+    add_episodes(hub, 4)  # five episodes in all
+    build_json(hub)
+    current = feed_doc(hub)
+    assert len(current.findall("channel/item")) == 2
+    prev = current.find("channel/atom:link[@rel='prev-archive']", NS)
+    assert prev is not None and prev.get("href").endswith("feed/archive-2.xml")
+    guids: list[str] = [g.text or "" for g in current.iter("guid")]
+    for number in (1, 2):
+        archive = feed_doc(hub, f"feed/archive-{number}.xml")
+        assert archive.find("channel/fh:archive", NS) is not None
+        current_link = archive.find("channel/atom:link[@rel='current']", NS)
+        assert current_link.get("href") == "http://127.0.0.1:8000/feed.xml"
+        guids += [g.text or "" for g in archive.iter("guid")]
+    assert len(guids) == len(set(guids)) == 5
+    oldest = (hub / "public/feed/archive-1.xml").read_bytes()
+    # A new, newer episode pushes one more into the archives; the oldest archive is untouched.
+    add_episodes(hub, 1, start=datetime(2026, 11, 20, 8, 0), prefix="newer")
+    build_json(hub)
+    assert (hub / "public/feed/archive-1.xml").read_bytes() == oldest
+
+
+def test_posts_have_atom_and_json_feeds(hub: Path) -> None:
+    build_json(hub)
+    atom = feedparser.parse((hub / "public/posts.atom").read_bytes())
+    assert not atom.bozo, atom.get("bozo_exception")
+    assert len(atom.entries) == 5
+    assert atom.entries[0].title == "The question after the question"
+    assert atom.entries[0].link == "http://127.0.0.1:8000/posts/the-question-after-the-question/"
+    document = json.loads((hub / "public/posts.json").read_text(encoding="utf-8"))
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert len(document["items"]) == 5
+    everything = feedparser.parse((hub / "public/all.atom").read_bytes())
+    assert not everything.bozo and len(everything.entries) == 6
+    assert any(e.get("enclosures") for e in everything.entries)
+
+
+def test_no_change_rebuild_renders_nothing_and_an_edit_renders_little(hub: Path) -> None:
+    first = build_json(hub)
+    assert first["rendered"] > 10
+    second = build_json(hub)
+    assert second["rendered"] == 0 and second["written"] == 0
+    post = hub / "posts" / "a-page-a-morning.md"
+    post.write_text(post.read_text().replace("One page, no more.", "One page, never more."))
+    third = build_json(hub)
+    assert 0 < third["rendered"] < first["rendered"] / 2
+    page = (hub / "public/posts/a-page-a-morning/index.html").read_text(encoding="utf-8")
+    assert "One page, never more." in page
+
+
+def test_builds_are_deterministic(tmp_path: Path, hub: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(hub, other)
+    build_json(hub)
+    build_json(other)
+    files = sorted(
+        p.relative_to(hub / "public") for p in (hub / "public").rglob("*") if p.is_file()
+    )
+    assert files == sorted(
+        p.relative_to(other / "public") for p in (other / "public").rglob("*") if p.is_file()
+    )
+    for rel in files:
+        assert (hub / "public" / rel).read_bytes() == (other / "public" / rel).read_bytes(), rel
+
+
+def test_a_hub_template_overrides_the_builtin_one(hub: Path) -> None:
+    build_json(hub)
+    (hub / "templates").mkdir()
+    (hub / "templates" / "post.html").write_text(
+        '{% extends "base.html" %}{% block main %}<p class="mine">{{ post.title }}</p>'
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    result = build_json(hub)
+    page = (hub / "public/posts/deciding-in-the-open/index.html").read_text(encoding="utf-8")
+    assert '<p class="mine">Deciding in the open</p>' in page
+    # Only the pages made from the changed template set were rendered again.
+    assert result["rendered"] >= 5
+
+
+def test_scheduled_episode_goes_live_at_its_time(hub: Path) -> None:
+    when = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+    (folder,) = add_episodes(hub, 1, start=when.replace(tzinfo=None))
+    config = config_module.load(hub)
+    # The example hub's zone is Europe/Stockholm: 09:00 there is 08:00 UTC in March.
+    live_at = datetime(2030, 3, 4, 8, 0, tzinfo=UTC)
+    with Store(config.paths.database) as store:
+        before = build(config, store, now=live_at - timedelta(minutes=1))
+        assert before.scheduled == 1
+        assert "Extra episode 0" not in (hub / "public/feed.xml").read_text()
+        assert not (hub / "public/episodes" / folder.name).exists()
+        after = build(config_module.load(hub), store, now=live_at)
+        assert after.scheduled == 0 and "feed.xml" in after.changed_feeds
+    assert "Extra episode 0" in (hub / "public/feed.xml").read_text()
+    assert "guid:" in (folder / "episode.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sitemap.xml",
+        "robots.txt",
+        "archive/index.html",
+        "tags/index.html",
+        "episodes/index.html",
+        "404.html",
+    ],
+)
+def test_site_files_exist(hub: Path, name: str) -> None:
+    build_json(hub)
+    assert (hub / "public" / name).is_file()
+    if name.endswith(".xml"):
+        ET.parse(hub / "public" / name)
