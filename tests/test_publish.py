@@ -151,7 +151,7 @@ def test_podcast_guid_matches_the_definition_and_never_changes() -> None:
 def test_podcast_guid_is_recorded_once_and_survives_a_move(hub: Path) -> None:
     toml = hub / "mediahub.toml"
     toml.write_text(
-        "\n".join(l for l in toml.read_text().splitlines() if not l.startswith("guid =")) + "\n"
+        "\n".join(x for x in toml.read_text().splitlines() if not x.startswith("guid =")) + "\n"
     )
     build_json(hub)
     recorded = config_module.load(hub).show.podcast.guid

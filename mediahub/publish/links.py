@@ -48,7 +48,7 @@ class Links:
 
     @staticmethod
     def side_path(episode: Episode, source: Path) -> str:
-        """A side file (extra transcript, ...) published under its own name in the episode folder."""
+        """A side file (an extra transcript, ...) published under its own name."""
         return f"episodes/{episode.slug}/{source.name}"
 
     @staticmethod

@@ -103,8 +103,8 @@ def is_live(entry: Episode | Post, now: datetime) -> bool:
 
 def next_scheduled(content: Content, now: datetime) -> datetime | None:
     """When the next scheduled (future-dated, non-draft) entry goes live, if any."""
-    future = [e.date for e in (*content.episodes, *content.posts) if not e.draft and e.date > now]
-    return min(future, default=None)
+    entries: list[Episode | Post] = [*content.episodes, *content.posts]
+    return min((e.date for e in entries if not e.draft and e.date > now), default=None)
 
 
 def _duplicate_guids(episodes: Sequence[Episode]) -> list[MediahubError]:

@@ -9,6 +9,7 @@ file not yet there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -117,7 +118,5 @@ class Writer:
                     (base / name).unlink()
                     stats.removed += 1
             for name in dirs:
-                try:
+                with contextlib.suppress(OSError):  # not empty: it holds planned files
                     (base / name).rmdir()
-                except OSError:
-                    pass
