@@ -1,13 +1,53 @@
-"""The catalogue: audio metadata read once and cached in the store by size and mtime."""
+"""The catalogue: every audio file under the hub's folders, read once and kept in the store.
+
+A scan compares each file's size and mtime with its row and opens only new or
+changed files; files no longer on disk are marked gone. One bad file is a
+problem in the result, never the end of the scan.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mediahub.catalog import tags
-from mediahub.errors import AudioError
+from mediahub.catalog.tags import AUDIO_SUFFIXES
+from mediahub.errors import AudioError, MediahubError
 from mediahub.model import AudioInfo
 from mediahub.store import Store
+
+log = logging.getLogger(__name__)
+# Rows are written in batches: one transaction per file would dominate a first scan.
+_BATCH = 256
+
+Progress = Callable[[int, int, Path], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What a scan did: files read, unchanged, newly gone, and the problems met."""
+
+    read: int
+    unchanged: int
+    gone: int
+    problems: list[MediahubError] = field(default_factory=list)
+
+
+def read_file(path: Path) -> AudioInfo:
+    """Everything tags.read finds plus the file's SHA-256."""
+    info = tags.read(path)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the file") from None
+    return replace(info, sha256=digest.hexdigest())
 
 
 def audio_info(store: Store, path: Path) -> AudioInfo:
@@ -19,6 +59,69 @@ def audio_info(store: Store, path: Path) -> AudioInfo:
     cached = store.cached_media(path, stat.st_size, stat.st_mtime_ns)
     if cached is not None:
         return cached
-    info = tags.read(path)
+    info = read_file(path)
     store.save_media(info)
     return info
+
+
+def audio_files(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """Audio files under ``root`` with their stat, skipping hidden folders; sorted per folder."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from audio_files(Path(entry.path))
+        elif os.path.splitext(entry.name)[1].lower() in AUDIO_SUFFIXES:
+            try:
+                yield Path(entry.path), entry.stat()
+            except OSError:
+                # A dangling link or a file removed mid-scan: let read() name the problem.
+                yield Path(entry.path), os.stat_result((0,) * 10)
+
+
+def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) -> ScanResult:
+    """Bring the catalogue up to date with the files under ``roots``."""
+    stamps = store.media_stamps()
+    found = [item for root in roots for item in audio_files(root)]
+    seen: set[str] = set()
+    pending: list[AudioInfo] = []
+    problems: list[MediahubError] = []
+    read = unchanged = 0
+    for done, (path, stat) in enumerate(found, start=1):
+        key = str(path)
+        seen.add(key)
+        if progress is not None:
+            progress(done, len(found), path)
+        stamp = stamps.get(key)
+        if stamp is not None and stamp == (stat.st_size, stat.st_mtime_ns, False):
+            unchanged += 1
+            continue
+        try:
+            pending.append(read_file(path))
+        except MediahubError as exc:
+            problems.append(exc)
+            log.warning("skipped: %s", exc.line())
+            continue
+        read += 1
+        log.debug("read %s", path)
+        if len(pending) >= _BATCH:
+            store.save_media_many(pending)
+            pending.clear()
+    if pending:
+        store.save_media_many(pending)
+    gone = [
+        key
+        for key, (_, _, was_gone) in stamps.items()
+        if not was_gone and key not in seen and any(_under(key, root) for root in roots)
+    ]
+    if gone:
+        store.mark_media_gone(gone)
+    return ScanResult(read=read, unchanged=unchanged, gone=len(gone), problems=problems)
+
+
+def _under(path: str, root: Path) -> bool:
+    return path.startswith(str(root).rstrip(os.sep) + os.sep)

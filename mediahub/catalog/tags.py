@@ -1,23 +1,42 @@
-"""Read audio metadata with mutagen: the one module that imports it.
+"""Read and write audio metadata with mutagen: the one module that imports it.
 
+Fields come from the table in fields.py, so each container (ID3, MP4 atoms,
+Vorbis comments) has one reader and one writer rather than a branch per tag.
 Every mutagen failure is converted here into an AudioError that names the
 file, so callers never see a third-party exception.
 """
 
+# mypy: allow-untyped-calls
+# (mutagen ships partial type hints; its calls are checked by the round-trip tests instead)
+
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import mutagen
-from mutagen.flac import FLAC
+from mutagen import id3
+from mutagen.flac import FLAC, Picture
 from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4
+from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
+from mediahub.catalog.fields import (
+    FIELDS,
+    ID3_KNOWN,
+    MAX_ARTWORK_BYTES,
+    MP4_KNOWN,
+    VORBIS_KNOWN,
+)
 from mediahub.errors import AudioError
-from mediahub.model import AudioInfo
+from mediahub.model import Artwork, AudioInfo, Chapter, TagSet
 
 # Container class -> (MIME type for enclosures, codec name).
 _FORMATS: dict[type, tuple[str, str]] = {
@@ -32,46 +51,68 @@ _FORMATS: dict[type, tuple[str, str]] = {
 AUDIO_SUFFIXES = frozenset(
     {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav"}
 )
+_REEXPORT = "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV"
+_NO_OFFSET = 0xFFFFFFFF  # CHAP frames: "no byte offset, use the times"
 
 
-def read(path: Path) -> AudioInfo:
-    """Read stream info and the common tags of one audio file."""
+@contextmanager
+def _converted(path: Path, action: str) -> Iterator[None]:
+    """Turn anything mutagen or the OS raises into one AudioError naming the file."""
+    try:
+        yield
+    except AudioError:
+        raise
+    except OSError as exc:
+        raise AudioError(
+            str(path), f"cannot be {action}: {exc.strerror or exc}", "check the file"
+        ) from None
+    except (mutagen.MutagenError, ValueError, EOFError, KeyError, TypeError, IndexError) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise AudioError(str(path), f"cannot be {action}: {detail}", _REEXPORT) from None
+
+
+def _open(path: Path) -> Any:
     try:
         stat = path.stat()
     except OSError as exc:
         raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the path") from None
     if stat.st_size == 0:
         raise AudioError(str(path), "is empty (0 bytes)", "export the audio again")
-    try:
-        audio = mutagen.File(path, easy=True)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
-        raise AudioError(
-            str(path),
-            f"is not readable audio: {exc}",
-            "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV",
-        ) from None
+    with _converted(path, "read as audio"):
+        audio = mutagen.File(path)
     if audio is None:
-        raise AudioError(
-            str(path),
-            "is not a recognised audio format",
-            "re-export it as MP3, M4A, Ogg, Opus, FLAC or WAV",
-        )
+        raise AudioError(str(path), "is not a recognised audio format", _REEXPORT)
+    return audio
+
+
+def read(path: Path) -> AudioInfo:
+    """Stream info and every tag of one audio file, the same shape for every format."""
+    audio = _open(path)
+    stat = path.stat()
     mime, codec = _format_of(audio)
-    length = float(getattr(audio.info, "length", 0.0) or 0.0)
-    if length <= 0:
-        raise AudioError(str(path), "has no audio frames (duration 0)", "export the audio again")
-    tags = audio.tags or {}
-
-    def first(key: str) -> str | None:
-        try:
-            values = tags.get(key)
-        except (KeyError, ValueError):
-            return None
-        if not values:
-            return None
-        text = str(values[0]).strip()
-        return text or None
-
+    with _converted(path, "read as audio"):
+        length = float(getattr(audio.info, "length", 0.0) or 0.0)
+        if length <= 0:
+            raise AudioError(
+                str(path), "has no audio frames (duration 0)", "export the audio again"
+            )
+        _check_truncated(path, audio, stat.st_size)
+        if isinstance(audio.tags, id3.ID3):
+            values, extra = _read_id3(audio.tags)
+        elif isinstance(audio, MP4):
+            values, extra = _read_mp4(audio)
+        elif audio.tags is not None:
+            values, extra = _read_vorbis(audio)
+        else:
+            values, extra = {}, {"tag_format": ""}
+    for picture in extra.get("artwork", ()):
+        if picture.size > MAX_ARTWORK_BYTES:
+            raise AudioError(
+                str(path),
+                f"embeds a {picture.size / 1048576:.1f} MB picture, over the "
+                f"{MAX_ARTWORK_BYTES // 1048576} MB limit",
+                "replace the artwork with a JPEG or PNG of at most 3000x3000 pixels",
+            )
     return AudioInfo(
         path=path,
         size=stat.st_size,
@@ -79,20 +120,355 @@ def read(path: Path) -> AudioInfo:
         mime_type=mime,
         duration=length,
         bitrate=int(getattr(audio.info, "bitrate", 0) or 0),
-        sample_rate=int(getattr(audio.info, "sample_rate", 0) or 0),
+        # Opus always decodes at 48 kHz; mutagen does not report a rate for it.
+        sample_rate=int(getattr(audio.info, "sample_rate", 0) or (48000 if codec == "opus" else 0)),
         channels=int(getattr(audio.info, "channels", 0) or 0),
         codec=codec,
-        title=first("title"),
-        artist=first("artist"),
-        album=first("album"),
-        date=first("date"),
-        genre=first("genre"),
+        **values,
+        **extra,
     )
 
 
-def _format_of(audio: mutagen.FileType) -> tuple[str, str]:
-    for cls, value in _FORMATS.items():
+def _format_of(audio: Any) -> tuple[str, str]:
+    for cls, (mime, codec) in _FORMATS.items():
         if isinstance(audio, cls):
-            return value
+            if cls is MP4:
+                codec = str(getattr(getattr(audio, "info", None), "codec", "") or codec)
+            return mime, codec
     mime = (audio.mime or ["application/octet-stream"])[0]
-    return mime, type(audio).__name__.lower()
+    return str(mime), type(audio).__name__.lower()
+
+
+def _check_truncated(path: Path, audio: Any, size: int) -> None:
+    """An MP3 whose VBR header promises more bytes than the file holds was cut off."""
+    if not isinstance(audio, MP3):
+        return
+    info: Any = audio.info
+    expected = info.bitrate / 8 * info.length
+    if expected > 16_384 and size < expected * 0.9:
+        raise AudioError(
+            str(path),
+            f"is truncated: its header promises {expected / 1024:.0f} KiB of audio, "
+            f"the file holds {size / 1024:.0f} KiB",
+            "copy or export the file again",
+        )
+
+
+def _clean(text: object) -> str | None:
+    value = str(text).strip()
+    return value or None
+
+
+# -- ID3 (MP3, WAV) -----------------------------------------------------------
+
+
+def _read_id3(tags: id3.ID3) -> tuple[dict[str, Any], dict[str, Any]]:
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        if field.id3 is None:
+            continue
+        frames = tags.getall(field.id3)
+        if not frames:
+            continue
+        frame = frames[0]
+        if field.kind == "flag":
+            values[field.name] = True
+        elif field.kind == "url":
+            values[field.name] = _clean(frame.url)
+        elif field.kind in ("comment", "lyrics"):
+            values[field.name] = _clean(frame.text if field.kind == "lyrics" else frame.text[0])
+        elif frame.text:
+            values[field.name] = _clean(frame.text[0])
+    custom = [(f.desc, str(f.text[0])) for f in tags.getall("TXXX") if f.text]
+    custom += [
+        (key, str(frame))
+        for key, frame in tags.items()
+        if key[:4] not in ID3_KNOWN and key[:4].startswith("T") and key[:4] != "TSSE"
+    ]
+    version = tags.version
+    return values, {
+        "artwork": tuple(
+            Artwork(f.mime or "image/jpeg", len(f.data), int(f.type), f.desc)
+            for f in tags.getall("APIC")
+        ),
+        "chapters": _id3_chapters(tags),
+        "custom": tuple(custom),
+        "tag_format": "ID3v1" if version[0] == 1 else f"ID3v2.{version[1]}",
+    }
+
+
+def _id3_chapters(tags: id3.ID3) -> tuple[Chapter, ...]:
+    by_id = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    order: list[str] = []
+    for toc in tags.getall("CTOC"):
+        if toc.flags & id3.CTOCFlags.TOP_LEVEL:
+            order = [e for e in toc.child_element_ids if e in by_id]
+    order += sorted((e for e in by_id if e not in order), key=lambda e: by_id[e].start_time)
+    chapters = []
+    for element_id in order:
+        frame = by_id[element_id]
+        titles = frame.sub_frames.getall("TIT2")
+        urls = frame.sub_frames.getall("WXXX")
+        chapters.append(
+            Chapter(
+                start=frame.start_time / 1000,
+                end=frame.end_time / 1000 if frame.end_time else None,
+                title=str(titles[0].text[0]) if titles and titles[0].text else element_id,
+                url=urls[0].url if urls else None,
+            )
+        )
+    return tuple(chapters)
+
+
+def _write_id3(tags: id3.ID3, values: TagSet) -> None:
+    for field in FIELDS:
+        if field.id3 is None:
+            continue
+        tags.delall(field.id3)
+        value = getattr(values, field.name)
+        if value is None or value is False:
+            continue
+        enc = id3.Encoding.UTF8
+        if field.kind == "flag":
+            tags.add(id3.PCST(value=1))
+        elif field.kind == "url":
+            tags.add(id3.WFED(encoding=enc, url=value))
+        elif field.kind == "comment":
+            tags.add(id3.COMM(encoding=enc, lang="eng", desc="", text=[value]))
+        elif field.kind == "lyrics":
+            tags.add(id3.USLT(encoding=enc, lang="eng", desc="", text=value))
+        else:
+            tags.add(getattr(id3, field.id3)(encoding=enc, text=[value]))
+    if values.artwork is not None:
+        tags.delall("APIC")
+        tags.add(
+            id3.APIC(
+                encoding=id3.Encoding.UTF8,
+                mime=values.artwork_mime,
+                type=id3.PictureType.COVER_FRONT,
+                desc="Cover",
+                data=values.artwork,
+            )
+        )
+    tags.delall("CHAP")
+    tags.delall("CTOC")
+    if values.chapters:
+        ids = [f"chp{index}" for index in range(len(values.chapters))]
+        for element_id, chapter in zip(ids, values.chapters, strict=True):
+            subs: list[id3.Frame] = [id3.TIT2(encoding=id3.Encoding.UTF8, text=[chapter.title])]
+            if chapter.url:
+                subs.append(id3.WXXX(encoding=id3.Encoding.UTF8, desc="", url=chapter.url))
+            tags.add(
+                id3.CHAP(
+                    element_id=element_id,
+                    start_time=round(chapter.start * 1000),
+                    end_time=round((chapter.end or chapter.start) * 1000),
+                    start_offset=_NO_OFFSET,
+                    end_offset=_NO_OFFSET,
+                    sub_frames=subs,
+                )
+            )
+        tags.add(
+            id3.CTOC(
+                element_id="toc",
+                flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[id3.TIT2(encoding=id3.Encoding.UTF8, text=["Chapters"])],
+            )
+        )
+
+
+# -- MP4 atoms ----------------------------------------------------------------
+
+
+def _read_mp4(audio: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    tags = audio.tags or {}
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        raw = tags.get(field.mp4) if field.mp4 else None
+        if not raw:
+            continue
+        if field.kind == "flag":
+            values[field.name] = bool(raw)
+        elif field.kind == "track":
+            number, total = raw[0]
+            values[field.name] = f"{number}/{total}" if total else str(number)
+        else:
+            first = raw[0]
+            text = bytes(first).decode("utf-8", "replace") if isinstance(first, bytes) else first
+            values[field.name] = _clean(text)
+    kinds = {MP4Cover.FORMAT_PNG: "image/png", MP4Cover.FORMAT_JPEG: "image/jpeg"}
+    artwork = tuple(
+        Artwork(kinds.get(cover.imageformat, "image/jpeg"), len(cover))
+        for cover in tags.get("covr", ())
+    )
+    custom = tuple(
+        (key, _mp4_text(value[0]))
+        for key, value in tags.items()
+        if key not in MP4_KNOWN and key != "\xa9too" and value
+    )
+    chapters = tuple(
+        Chapter(start=float(c.start), title=str(c.title)) for c in (audio.chapters or ())
+    )
+    return values, {
+        "artwork": artwork,
+        "custom": custom,
+        "chapters": chapters,
+        "tag_format": "MP4",
+    }
+
+
+def _mp4_text(value: object) -> str:
+    return bytes(value).decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _write_mp4(audio: Any, values: TagSet) -> None:
+    if audio.tags is None:
+        audio.add_tags()
+    tags = audio.tags
+    for field in FIELDS:
+        if field.mp4 is None:
+            continue
+        tags.pop(field.mp4, None)
+        value = getattr(values, field.name)
+        if value is None or value is False:
+            continue
+        if field.kind == "flag":
+            tags[field.mp4] = True
+        elif field.kind == "track":
+            number, _, total = value.partition("/")
+            if number.isdigit():
+                tags[field.mp4] = [(int(number), int(total) if total.isdigit() else 0)]
+        elif field.mp4.startswith("----"):
+            tags[field.mp4] = [MP4FreeForm(value.encode("utf-8"))]
+        else:
+            tags[field.mp4] = [value]
+    if values.artwork is not None:
+        kind = MP4Cover.FORMAT_PNG if values.artwork_mime == "image/png" else MP4Cover.FORMAT_JPEG
+        tags["covr"] = [MP4Cover(values.artwork, imageformat=kind)]
+
+
+# -- Vorbis comments (Ogg Vorbis, Opus, FLAC) ---------------------------------
+
+_CHAPTER_KEY = re.compile(r"CHAPTER(\d{3})(NAME|URL)?", re.IGNORECASE)
+
+
+def _read_vorbis(audio: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    tags = audio.tags
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        raw = tags.get(field.vorbis) if field.vorbis else None
+        if not raw:
+            continue
+        if field.kind == "flag":
+            values[field.name] = raw[0].strip().lower() in ("1", "true", "yes")
+        else:
+            values[field.name] = _clean(raw[0])
+    pictures: list[Picture] = list(getattr(audio, "pictures", ()))
+    for encoded in tags.get("METADATA_BLOCK_PICTURE", ()):
+        try:
+            pictures.append(Picture(base64.b64decode(encoded)))
+        except (binascii.Error, mutagen.MutagenError, ValueError):
+            continue
+    marks: dict[str, dict[str, str]] = {}
+    custom: list[tuple[str, str]] = []
+    for key, value in tags:
+        match = _CHAPTER_KEY.fullmatch(key)
+        if match:
+            marks.setdefault(match.group(1), {})[(match.group(2) or "START").upper()] = value
+        elif key.upper() not in VORBIS_KNOWN and key.upper() != "ENCODER":
+            custom.append((key, value))
+    chapters = []
+    for number in sorted(marks):
+        mark = marks[number]
+        if "START" in mark:
+            chapters.append(
+                Chapter(
+                    start=_clock_seconds(mark["START"]),
+                    title=mark.get("NAME", f"Chapter {int(number)}"),
+                    url=mark.get("URL"),
+                )
+            )
+    return values, {
+        "artwork": tuple(
+            Artwork(p.mime or "image/jpeg", len(p.data), int(p.type), p.desc) for p in pictures
+        ),
+        "custom": tuple(custom),
+        "chapters": tuple(chapters),
+        "tag_format": "Vorbis",
+    }
+
+
+def _clock_seconds(stamp: str) -> float:
+    seconds = 0.0
+    for part in stamp.strip().split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def _clock(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def _write_vorbis(audio: Any, values: TagSet) -> None:
+    if audio.tags is None:
+        audio.add_tags()
+    tags = audio.tags
+    for field in FIELDS:
+        if field.vorbis is None:
+            continue
+        if field.vorbis in tags:
+            del tags[field.vorbis]
+        value = getattr(values, field.name)
+        if value is None or value is False:
+            continue
+        tags[field.vorbis] = ["1" if value is True else value]
+    for key in {k for k, _ in tags if _CHAPTER_KEY.fullmatch(k)}:
+        del tags[key]
+    for index, chapter in enumerate(values.chapters):
+        key = f"CHAPTER{index:03d}"
+        tags[key] = [_clock(chapter.start)]
+        tags[key + "NAME"] = [chapter.title]
+        if chapter.url:
+            tags[key + "URL"] = [chapter.url]
+    if values.artwork is not None:
+        picture = Picture()
+        picture.type = 3
+        picture.mime = values.artwork_mime
+        picture.desc = "Cover"
+        picture.data = values.artwork
+        if isinstance(audio, FLAC):
+            audio.clear_pictures()
+            audio.add_picture(picture)
+        else:
+            tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
+
+
+# -- writing --------------------------------------------------------------------
+
+
+def write(path: Path, values: TagSet, id3_version: int = 4) -> None:
+    """Write normalised tags into ``path`` in place (callers pass a temp copy)."""
+    audio = _open(path)
+    with _converted(path, "tagged"):
+        if isinstance(audio, (MP3, WAVE)):
+            if audio.tags is None:
+                audio.add_tags()
+            frames: Any = audio.tags
+            _write_id3(frames, values)
+            if id3_version == 3:
+                frames.update_to_v23()
+                audio.save(v2_version=3)
+            else:
+                audio.save(v2_version=4)
+        elif isinstance(audio, MP4):
+            _write_mp4(audio, values)
+            audio.save()
+        elif isinstance(audio, (OggVorbis, OggOpus, FLAC)):
+            _write_vorbis(audio, values)
+            audio.save()
+        else:
+            raise AudioError(str(path), "cannot be tagged: format not supported", _REEXPORT)

@@ -16,12 +16,12 @@ import traceback
 from collections.abc import Sequence
 
 from mediahub import __version__
-from mediahub.cli import hub, server
+from mediahub.cli import catalog, hub, server
 from mediahub.cli.common import EXIT_USER, common_options
 from mediahub.errors import BuildError, MediahubError
 
 # Command groups in the order --help lists them.
-GROUPS = (hub, server)
+GROUPS = (hub, catalog, server)
 
 
 def parser() -> argparse.ArgumentParser:

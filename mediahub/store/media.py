@@ -1,10 +1,19 @@
-"""The media area of the store: audio metadata cached by path, size and mtime."""
+"""The media area of the store: the audio catalogue, one row per file.
+
+A row is keyed by path and remembers size and mtime, so a scan can tell an
+unchanged file without opening it; ``meta`` holds everything tags.read found
+(as JSON), ``gone`` marks files that were removed since.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from mediahub.model import AudioInfo
+from mediahub.model import Artwork, AudioInfo, Chapter
 from mediahub.store.base import StoreBase
 
 MIGRATIONS: tuple[str, ...] = (
@@ -22,7 +31,61 @@ MIGRATIONS: tuple[str, ...] = (
         title TEXT, artist TEXT, album TEXT, date TEXT, genre TEXT
     )
     """,
+    """
+    ALTER TABLE media ADD COLUMN sha256 TEXT;
+    ALTER TABLE media ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE media ADD COLUMN meta TEXT
+    """,
 )
+
+_COLUMNS = (
+    "path, size, mtime_ns, mime_type, duration, bitrate, sample_rate, channels, codec,"
+    " title, artist, album, date, genre, sha256, gone, meta"
+)
+
+
+def _row(info: AudioInfo) -> tuple[Any, ...]:
+    meta = asdict(info)
+    del meta["path"]
+    return (
+        str(info.path),
+        info.size,
+        info.mtime_ns,
+        info.mime_type,
+        info.duration,
+        info.bitrate,
+        info.sample_rate,
+        info.channels,
+        info.codec,
+        info.title,
+        info.artist,
+        info.album,
+        info.date,
+        info.genre,
+        info.sha256,
+        0,
+        json.dumps(meta, ensure_ascii=False),
+    )
+
+
+def _info(path: str, meta: str | None, row: tuple[Any, ...]) -> AudioInfo:
+    """Rebuild an AudioInfo from ``meta``, or from the old columns for rows before it existed."""
+    if meta is None:
+        keys: tuple[str, ...] = (
+            "size",
+            "mtime_ns",
+            "mime_type",
+            "duration",
+            "bitrate",
+            "sample_rate",
+        )
+        keys += ("channels", "codec", "title", "artist", "album", "date", "genre")
+        return AudioInfo(Path(path), **dict(zip(keys, row, strict=True)))
+    data = json.loads(meta)
+    data["chapters"] = tuple(Chapter(**c) for c in data.get("chapters", ()))
+    data["artwork"] = tuple(Artwork(**a) for a in data.get("artwork", ()))
+    data["custom"] = tuple(tuple(pair) for pair in data.get("custom", ()))
+    return AudioInfo(path=Path(path), **data)
 
 
 class MediaQueries(StoreBase):
@@ -31,48 +94,43 @@ class MediaQueries(StoreBase):
     def cached_media(self, path: Path, size: int, mtime_ns: int) -> AudioInfo | None:
         """The stored metadata of ``path`` if the file is unchanged since it was read."""
         row = self._db.execute(
-            "SELECT mime_type, duration, bitrate, sample_rate, channels, codec,"
-            " title, artist, album, date, genre FROM media"
-            " WHERE path = ? AND size = ? AND mtime_ns = ?",
+            "SELECT meta, size, mtime_ns, mime_type, duration, bitrate, sample_rate, channels,"
+            " codec, title, artist, album, date, genre FROM media"
+            " WHERE path = ? AND size = ? AND mtime_ns = ? AND gone = 0",
             (str(path), size, mtime_ns),
         ).fetchone()
         if row is None:
             return None
-        return AudioInfo(
-            path=path,
-            size=size,
-            mtime_ns=mtime_ns,
-            mime_type=row[0],
-            duration=row[1],
-            bitrate=row[2],
-            sample_rate=row[3],
-            channels=row[4],
-            codec=row[5],
-            title=row[6],
-            artist=row[7],
-            album=row[8],
-            date=row[9],
-            genre=row[10],
-        )
+        return _info(str(path), row[0], row[1:])
 
     def save_media(self, info: AudioInfo) -> None:
+        self.save_media_many((info,))
+
+    def save_media_many(self, infos: Iterable[AudioInfo]) -> None:
+        """Store (or replace) many rows in one transaction."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    str(info.path),
-                    info.size,
-                    info.mtime_ns,
-                    info.mime_type,
-                    info.duration,
-                    info.bitrate,
-                    info.sample_rate,
-                    info.channels,
-                    info.codec,
-                    info.title,
-                    info.artist,
-                    info.album,
-                    info.date,
-                    info.genre,
-                ),
+            db.executemany(
+                f"INSERT OR REPLACE INTO media ({_COLUMNS}) VALUES ({','.join('?' * 17)})",
+                (_row(info) for info in infos),
             )
+
+    def media_stamps(self) -> dict[str, tuple[int, int, bool]]:
+        """path -> (size, mtime_ns, gone) of every catalogued file: what a scan compares."""
+        return {
+            row[0]: (row[1], row[2], bool(row[3]))
+            for row in self._db.execute("SELECT path, size, mtime_ns, gone FROM media")
+        }
+
+    def mark_media_gone(self, paths: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("UPDATE media SET gone = 1 WHERE path = ?", ((p,) for p in paths))
+
+    def media_catalogue(self, include_gone: bool = False) -> list[tuple[AudioInfo, bool]]:
+        """Every catalogued file and whether it is gone, by path."""
+        rows = self._db.execute(
+            "SELECT path, gone, meta, size, mtime_ns, mime_type, duration, bitrate, sample_rate,"
+            " channels, codec, title, artist, album, date, genre FROM media"
+            + ("" if include_gone else " WHERE gone = 0")
+            + " ORDER BY path"
+        ).fetchall()
+        return [(_info(row[0], row[2], row[3:]), bool(row[1])) for row in rows]
