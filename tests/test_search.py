@@ -1,0 +1,98 @@
+"""``mediahub search`` over items stored in the hub's real database, run as a user would."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mediahub import config as config_module
+from mediahub.aggregate.parse import parse_feed
+from mediahub.model import Source
+from mediahub.store import Store
+from tests.conftest import run_cli
+
+NOW = datetime.now(UTC)
+LEAD = "https://lead.example.org/feed.xml"
+BAND = "https://band.example.net/feed.xml"
+
+
+def _rss(*items: tuple[str, str, str]) -> bytes:
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{title}</title><link>https://x.example/{guid}</link>"
+        f"<description>{text}</description>"
+        f"<pubDate>{(NOW - timedelta(hours=1)).strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+        "</item>"
+        for guid, title, text in items
+    )
+    return f'<rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+
+
+def _populate(hub: Path) -> None:
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:
+        store.add_source(Source(LEAD, "leadership", title="Lead Notes"), NOW)
+        store.add_source(Source(BAND, "music"), NOW)
+        store.save_items(
+            LEAD,
+            parse_feed(
+                _rss(
+                    (
+                        "1",
+                        "Delegation without fear",
+                        "&lt;p&gt;Trust the &lt;b&gt;team&lt;/b&gt;.&lt;/p&gt;",
+                    ),
+                    ("2", "Feedback that lands", "Say what you saw, then ask."),
+                ),
+                LEAD,
+            ),
+            NOW,
+        )
+        store.save_items(
+            BAND,
+            parse_feed(
+                _rss(
+                    ("b1", "Delegating the setlist", "Who picks the encore?"),
+                ),
+                BAND,
+            ),
+            NOW,
+        )
+
+
+def test_search_finds_words_and_prefixes_as_json(hub: Path) -> None:
+    _populate(hub)
+    result = run_cli("search", "deleg", "--json", cwd=hub)
+    assert result.code == 0, result.err
+    hits = json.loads(result.out)
+    assert {h["title"] for h in hits} == {"Delegation without fear", "Delegating the setlist"}
+    result = run_cli("search", "trust team", "--json", cwd=hub)
+    (hit,) = json.loads(result.out)
+    assert hit["title"] == "Delegation without fear"
+    assert hit["source_title"] == "Lead Notes" and hit["topic"] == "leadership"
+    assert hit["link"] == "https://x.example/1"
+    assert "team" in hit["snippet"] and "<" not in hit["snippet"]
+
+
+def test_search_by_topic_and_plain_output(hub: Path) -> None:
+    _populate(hub)
+    result = run_cli("search", "delegat", "--topic", "music", cwd=hub)
+    assert result.code == 0, result.err
+    assert "Delegating the setlist" in result.out
+    assert "Delegation without fear" not in result.out
+    assert "1 item found" in result.err
+
+
+def test_no_match_and_odd_queries_are_not_errors(hub: Path) -> None:
+    _populate(hub)
+    for query in ("zebra", '"unbalanced', "NEAR(a b", "title:x*", "-"):
+        result = run_cli("search", query, "--json", cwd=hub)
+        assert result.code == 0, (query, result.err)
+        assert json.loads(result.out) == []
+
+
+def test_search_outside_a_hub_is_a_user_error(tmp_path: Path) -> None:
+    result = run_cli("search", "x", cwd=tmp_path)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert run_cli("search", "--help", cwd=tmp_path).code == 0
