@@ -76,6 +76,16 @@ class Response:
         return hashlib.sha256(self.body).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """The answer to one ``Fetcher.probe``: final URL, status, headers, a body prefix."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+
 class GuardedResolver(AbstractResolver):
     """Resolves with ``inner`` (the system resolver by default), then asks the guard.
 
@@ -173,6 +183,39 @@ class Fetcher:
         raise FetchError(
             url, f"more than {self.settings.max_redirects} redirects", "fix the source's URL"
         )
+
+    async def probe(
+        self, url: str, method: str = "HEAD", headers: Mapping[str, str] | None = None
+    ) -> Probe:
+        """One request for its status and headers (``mediahub check``: HEAD, Range).
+
+        Redirects are followed through the guard like ``get``; any status is
+        returned, not raised; at most 64 KiB of the body is read.
+        """
+        if self._session is None:
+            raise RuntimeError("use 'async with Fetcher(...)'")
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            self.guard.check_url(current)
+            try:
+                async with self._session.request(
+                    method, current, headers=dict(headers or {}), allow_redirects=False
+                ) as resp:
+                    location = resp.headers.get("Location")
+                    if resp.status in REDIRECTS and location:
+                        current = urljoin(current, location)
+                        continue
+                    body = b"" if method == "HEAD" else await resp.content.read(_CHUNK)
+                    return Probe(current, resp.status, dict(resp.headers), body)
+            except GuardError:
+                raise
+            except TimeoutError:
+                raise FetchError(
+                    current, f"timed out after {self.settings.total_timeout:g} s"
+                ) from None
+            except aiohttp.ClientError as exc:
+                raise FetchError(current, f"cannot fetch: {_describe(exc)}") from None
+        raise FetchError(url, f"more than {self.settings.max_redirects} redirects")
 
     async def _finish(
         self, asked: str, url: str, resp: aiohttp.ClientResponse, permanent: bool

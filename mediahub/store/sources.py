@@ -30,12 +30,21 @@ MIGRATIONS: tuple[str, ...] = (
         hub TEXT
     )
     """,
+    # 2: permanent moves, pending redirects, failure runs and posting rate.
+    """
+    ALTER TABLE sources ADD COLUMN moved_to TEXT;
+    ALTER TABLE sources ADD COLUMN redirect_url TEXT;
+    ALTER TABLE sources ADD COLUMN redirect_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN first_error TEXT;
+    ALTER TABLE sources ADD COLUMN posting_seconds REAL;
+    CREATE INDEX sources_next_fetch ON sources (next_fetch)
+    """,
 )
 
 _COLUMNS = (
     "url, topic, title, interval_seconds, feed_title, site_link, etag, last_modified,"
     " body_hash, last_fetched, next_fetch, error_count, last_error, paused, gone,"
-    " podcast_guid, hub"
+    " podcast_guid, hub, moved_to, redirect_url, redirect_count, first_error, posting_seconds"
 )
 
 
@@ -45,7 +54,8 @@ def _when(text: str | None) -> datetime | None:
 
 def _state(row: tuple[object, ...]) -> SourceState:
     (url, topic, title, interval, feed_title, site_link, etag, last_modified, body_hash,
-     last_fetched, next_fetch, error_count, last_error, paused, gone, podcast_guid, hub) = row
+     last_fetched, next_fetch, error_count, last_error, paused, gone, podcast_guid, hub,
+     moved_to, redirect_url, redirect_count, first_error, posting_seconds) = row
     return SourceState(
         source=Source(url=str(url), topic=str(topic), title=title,  # type: ignore[arg-type]
                       interval_seconds=interval),  # type: ignore[arg-type]
@@ -54,7 +64,10 @@ def _state(row: tuple[object, ...]) -> SourceState:
         last_fetched=_when(last_fetched), next_fetch=_when(next_fetch),  # type: ignore[arg-type]
         error_count=int(error_count), last_error=last_error,  # type: ignore[call-overload,arg-type]
         paused=bool(paused), gone=bool(gone), podcast_guid=podcast_guid,  # type: ignore[arg-type]
-        hub=hub,  # type: ignore[arg-type]
+        hub=hub, moved_to=moved_to, redirect_url=redirect_url,  # type: ignore[arg-type]
+        redirect_count=int(redirect_count),  # type: ignore[call-overload]
+        first_error=_when(first_error),  # type: ignore[arg-type]
+        posting_seconds=posting_seconds,  # type: ignore[arg-type]
     )
 
 
@@ -89,3 +102,43 @@ class SourceQueries(StoreBase):
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM sources WHERE topic = ? ORDER BY url", (topic,))
         return [_state(row) for row in rows]
+
+    def due_sources(self, now: datetime) -> list[SourceState]:
+        """Sources whose next fetch is due (or never fetched), neither paused nor gone."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sources WHERE paused = 0 AND gone = 0"
+            " AND (next_fetch IS NULL OR next_fetch <= ?) ORDER BY next_fetch, url",
+            (now.astimezone(UTC).isoformat(),),
+        )
+        return [_state(row) for row in rows]
+
+    def save_fetch_state(self, state: SourceState) -> None:
+        """Write what fetching learnt about a source (everything but its configuration)."""
+
+        def when(value: datetime | None) -> str | None:
+            return value.astimezone(UTC).isoformat() if value else None
+
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sources SET feed_title = ?, site_link = ?, etag = ?, last_modified = ?,"
+                " body_hash = ?, last_fetched = ?, next_fetch = ?, error_count = ?,"
+                " last_error = ?, paused = ?, gone = ?, podcast_guid = ?, hub = ?, moved_to = ?,"
+                " redirect_url = ?, redirect_count = ?, first_error = ?, posting_seconds = ?"
+                " WHERE url = ?",
+                (
+                    state.feed_title, state.site_link, state.etag, state.last_modified,
+                    state.body_hash, when(state.last_fetched), when(state.next_fetch),
+                    state.error_count, state.last_error, int(state.paused), int(state.gone),
+                    state.podcast_guid, state.hub, state.moved_to, state.redirect_url,
+                    state.redirect_count, when(state.first_error), state.posting_seconds,
+                    state.source.url,
+                ),
+            )
+
+    def resume_source(self, url: str) -> bool:
+        """Clear a paused or gone flag and the error run, so the next cycle fetches it."""
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE sources SET paused = 0, gone = 0, error_count = 0, first_error = NULL,"
+                " next_fetch = NULL WHERE url = ?", (url,)
+            ).rowcount > 0

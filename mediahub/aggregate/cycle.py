@@ -1,0 +1,298 @@
+"""One aggregation cycle: pick due sources, fetch them concurrently, parse, store, report.
+
+Fetching runs on the event loop (one aiohttp session, global and per-host
+limits); parsing, the whole cost of a cold cycle, runs in a process pool
+sized to the cores and is skipped for 304s and unchanged bodies; the store
+is written from one thread so the loop never waits on SQLite. One failing
+source never stops the others: it gets an error outcome and backs off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from mediahub.aggregate.fetch import Fetcher, FetchSettings, Response, read_local, user_agent
+from mediahub.aggregate.guard import NetworkGuard
+from mediahub.aggregate.parse import parse_feed
+from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, should_pause
+from mediahub.config import Config
+from mediahub.errors import FetchError, MediahubError
+from mediahub.model import ParsedFeed, SourceState
+
+# A permanent redirect moves a source only after this many fetches in a row saw it.
+MOVE_AFTER = 3
+
+
+class CycleStore(Protocol):
+    """What a cycle needs of the store (Store has it; a test double may too)."""
+
+    def due_sources(self, now: datetime) -> list[SourceState]: ...
+    def list_sources(self, topic: str | None = None) -> list[SourceState]: ...
+    def save_fetch_state(self, state: SourceState) -> None: ...
+    def save_items(self, source_url: str, feed: ParsedFeed, now: datetime) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSettings:
+    """Everything a cycle needs besides the store and the clock."""
+
+    guard: NetworkGuard = field(default_factory=NetworkGuard)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    policy: Policy = field(default_factory=Policy)
+    files: Path | None = None
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    @classmethod
+    def from_config(cls, config: Config) -> CycleSettings:
+        agg = config.aggregate
+        return cls(
+            guard=NetworkGuard.from_settings(agg.allow_private_networks, agg.allow_networks),
+            fetch=FetchSettings(
+                concurrency=agg.concurrency,
+                per_host=agg.per_host,
+                max_bytes=agg.max_body_mb * 1024 * 1024,
+                connect_timeout=agg.connect_timeout,
+                total_timeout=agg.timeout,
+                user_agent=user_agent(config.show.url),
+            ),
+            policy=Policy(
+                floor=timedelta(minutes=agg.floor_minutes),
+                ceiling=timedelta(hours=agg.ceiling_hours),
+            ),
+            files=agg.files,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one source in a cycle."""
+
+    url: str
+    kind: str  # fetched | not-modified | unchanged | gone | error
+    new_items: int = 0
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    outcomes: tuple[Outcome, ...]
+
+    def count(self, kind: str) -> int:
+        return sum(1 for o in self.outcomes if o.kind == kind)
+
+    @property
+    def new_items(self) -> int:
+        return sum(o.new_items for o in self.outcomes)
+
+    @property
+    def errors(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.kind in ("error", "gone"))
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.outcomes)} sources: {self.count('fetched')} fetched, "
+            f"{self.count('not-modified') + self.count('unchanged')} not modified, "
+            f"{self.new_items} new items, {len(self.errors)} errors"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sources": len(self.outcomes),
+            "fetched": self.count("fetched"),
+            "not_modified": self.count("not-modified") + self.count("unchanged"),
+            "new_items": self.new_items,
+            "errors": len(self.errors),
+            "outcomes": [
+                {"url": o.url, "outcome": o.kind, "new_items": o.new_items, "message": o.message}
+                for o in self.outcomes
+            ],
+        }
+
+
+def run(
+    store: CycleStore,
+    settings: CycleSettings,
+    now: datetime,
+    *,
+    force_all: bool = False,
+    progress: Callable[[Outcome, int, int], None] | None = None,
+) -> CycleReport:
+    """Run one cycle over the due sources (all with ``force_all``) and return its report."""
+    sources = store.list_sources() if force_all else store.due_sources(now)
+    if force_all:
+        sources = [s for s in sources if not s.gone]
+    return asyncio.run(Cycle(store, settings, now, progress=progress).run(sources))
+
+
+class Cycle:
+    """One cycle's state: the session, the parse pool (started only if needed), the writer."""
+
+    def __init__(
+        self,
+        store: CycleStore,
+        settings: CycleSettings,
+        now: datetime,
+        *,
+        progress: Callable[[Outcome, int, int], None] | None = None,
+        pool: Executor | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.now = now
+        self.progress = progress
+        self._pool = pool
+        self._own_pool = pool is None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="mediahub-store")
+        self._done = 0
+
+    async def run(self, sources: Sequence[SourceState]) -> CycleReport:
+        # Bound what is in flight (fetched bodies waiting for the parser) to keep memory flat.
+        gate = asyncio.Semaphore(self.settings.fetch.concurrency)
+        try:
+            async with Fetcher(self.settings.guard, self.settings.fetch) as fetcher:
+
+                async def one(state: SourceState) -> Outcome:
+                    async with gate:
+                        outcome = await self._one(fetcher, state)
+                    self._done += 1
+                    if self.progress is not None:
+                        self.progress(outcome, self._done, len(sources))
+                    return outcome
+
+                outcomes = await asyncio.gather(*(one(s) for s in sources))
+        finally:
+            self._writer.shutdown(wait=True)
+            if self._own_pool and self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+        return CycleReport(tuple(outcomes))
+
+    def _parse_pool(self) -> Executor:
+        if self._pool is None:
+            # forkserver: never fork a process that runs an event loop and threads.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["mediahub.aggregate.parse"])
+            self._pool = ProcessPoolExecutor(self.settings.workers, mp_context=context)
+        return self._pool
+
+    async def _write(self, fn: Callable[..., object], *args: object) -> object:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    async def _one(self, fetcher: Fetcher, state: SourceState) -> Outcome:
+        url = state.source.url
+        try:
+            response = await self._fetch(fetcher, state)
+            state, outcome = await self._handle(state, response)
+        except MediahubError as exc:
+            state, outcome = self._failed(state, exc)
+        await self._write(self.store.save_fetch_state, state)
+        return outcome if outcome.url == url else replace(outcome, url=url)
+
+    async def _fetch(self, fetcher: Fetcher, state: SourceState) -> Response:
+        target = state.fetch_url
+        if urlsplit(target).scheme == "file":
+            if self.settings.files is None:
+                raise FetchError(target, "file: sources are not enabled", "set [aggregate] files")
+            return await asyncio.to_thread(
+                read_local, target, self.settings.files, self.settings.fetch.max_bytes
+            )
+        return await fetcher.get(target, state.etag, state.last_modified)
+
+    async def _handle(self, state: SourceState, resp: Response) -> tuple[SourceState, Outcome]:
+        url = state.source.url
+        state = self._track_redirect(state, resp)
+        ok = replace(state, last_fetched=self.now, error_count=0, first_error=None, last_error=None)
+        if resp.status == 410:
+            gone = replace(
+                state,
+                last_fetched=self.now,
+                gone=True,
+                last_error="410 Gone: the publisher removed this feed",
+                next_fetch=None,
+            )
+            message = f"{url}: 410 Gone, no longer fetched ('mediahub sources remove' it)"
+            return gone, Outcome(url, "gone", message=message)
+        hints = [resp.max_age]
+        posting = timedelta(seconds=state.posting_seconds) if state.posting_seconds else None
+        if resp.status == 304 or (resp.body_hash == state.body_hash):
+            kind = "not-modified" if resp.status == 304 else "unchanged"
+            nxt = self._next(state, posting, hints)
+            etag = resp.etag or state.etag
+            modified = resp.last_modified or state.last_modified
+            fresh = replace(ok, next_fetch=nxt, etag=etag, last_modified=modified)
+            return fresh, Outcome(url, kind)
+        loop = asyncio.get_running_loop()
+        feed = await loop.run_in_executor(
+            self._parse_pool(), parse_feed, resp.body, resp.url, resp.content_type
+        )
+        new = await self._write(self.store.save_items, url, feed, self.now)
+        dates = [i.published or i.updated for i in feed.items]
+        interval = posting_interval(dates, self.now)
+        posting = interval if interval is not None else None
+        state = replace(
+            ok,
+            feed_title=feed.title or state.feed_title,
+            site_link=feed.link or state.site_link,
+            hub=feed.hub or state.hub,
+            podcast_guid=feed.podcast_guid or state.podcast_guid,
+            etag=resp.etag,
+            last_modified=resp.last_modified,
+            body_hash=resp.body_hash,
+            posting_seconds=posting.total_seconds() if posting else None,
+            next_fetch=self._next(state, posting, [*hints, feed.ttl_seconds]),
+        )
+        note = f"recovered from: {feed.bozo}" if feed.bozo else None
+        return state, Outcome(url, "fetched", int(new), note)  # type: ignore[call-overload]
+
+    def _next(
+        self, state: SourceState, posting: timedelta | None, hints: Sequence[float | None]
+    ) -> datetime:
+        configured = state.source.interval_seconds
+        return next_fetch(
+            state.source.url,
+            self.now,
+            self.settings.policy,
+            posting=posting,
+            hints=hints,
+            configured=timedelta(seconds=configured) if configured else None,
+        )
+
+    def _track_redirect(self, state: SourceState, resp: Response) -> SourceState:
+        """Move a source only after MOVE_AFTER fetches in a row were permanently redirected."""
+        target = resp.permanent_url
+        if target is None:
+            return replace(state, redirect_url=None, redirect_count=0)
+        count = state.redirect_count + 1 if target == state.redirect_url else 1
+        if count >= MOVE_AFTER:
+            return replace(state, moved_to=target, redirect_url=None, redirect_count=0)
+        return replace(state, redirect_url=target, redirect_count=count)
+
+    def _failed(self, state: SourceState, exc: MediahubError) -> tuple[SourceState, Outcome]:
+        errors = state.error_count + 1
+        first = state.first_error or self.now
+        retry = exc.retry_after if isinstance(exc, FetchError) else None
+        paused = should_pause(first, self.now, self.settings.policy)
+        line = exc.line()
+        nxt = next_fetch(
+            state.source.url, self.now, self.settings.policy, errors=errors, retry_after=retry
+        )
+        failed = replace(
+            state,
+            last_fetched=self.now,
+            error_count=errors,
+            first_error=first,
+            last_error=line,
+            paused=paused,
+            next_fetch=nxt,
+        )
+        if paused:
+            line += " (failing for 30 days: paused; 'mediahub sources resume' it when fixed)"
+        return failed, Outcome(state.source.url, "error", message=line)

@@ -1,0 +1,270 @@
+"""Whole cycles against real aiohttp servers on 127.0.0.1 and a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from mediahub.aggregate.cycle import Cycle, CycleReport, CycleSettings, run
+from mediahub.aggregate.fetch import FetchSettings
+from mediahub.aggregate.guard import NetworkGuard
+from mediahub.model import Source
+from mediahub.store import Store
+from tests.aggserver import serving, serving_in_thread
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+SETTINGS = CycleSettings(guard=NetworkGuard.from_settings(False, ["127.0.0.0/8"]), workers=2)
+
+
+def rss(*items: tuple[str, str], pub: str = "Mon, 02 Nov 2026 07:30:00 GMT") -> bytes:
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{title}</title><link>https://x.example/{guid}</link>"
+        f"<pubDate>{pub}</pubDate></item>"
+        for guid, title in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Lead Weekly'
+        f"</title><link>https://x.example/</link><ttl>60</ttl>{body}</channel></rss>"
+    ).encode()
+
+
+class CountingPool(ThreadPoolExecutor):
+    """Parses in threads (fast to start in tests) and counts how often parsing was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.calls = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.calls += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def cycle(
+    store: Store,
+    base: str,
+    urls: dict[str, str],
+    now: datetime = NOW,
+    pool: CountingPool | None = None,
+    settings: CycleSettings = SETTINGS,
+) -> CycleReport:
+    """Add ``urls`` (path -> topic) on the server at ``base``, then run one cycle."""
+    for path, topic in urls.items():
+        store.add_source(Source(f"{base}{path}", topic))
+    sources = [s for s in store.list_sources() if not s.gone]
+    return asyncio.run(Cycle(store, settings, now, pool=pool or CountingPool()).run(sources))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "state" / "mediahub.db")
+
+
+def test_200_then_304_parses_once(store: Store) -> None:
+    body = rss(("a", "One"), ("b", "Two"))
+
+    async def feed(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304)
+        return web.Response(body=body, headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    with serving_in_thread(app) as base:
+        pool = CountingPool()
+        first = cycle(store, base, {"/feed": "leadership"}, pool=pool)
+        assert (first.count("fetched"), first.new_items, first.errors) == (1, 2, ())
+        (state,) = store.list_sources()
+        assert state.etag == '"v1"' and state.feed_title == "Lead Weekly"
+        assert state.next_fetch is not None and state.next_fetch >= NOW + timedelta(minutes=50)
+        second = cycle(store, base, {}, now=NOW + timedelta(days=1), pool=pool)
+        assert second.count("not-modified") == 1 and second.new_items == 0
+        assert pool.calls == 1
+        assert "0 new items" in second.summary()
+
+
+def test_an_unchanged_body_is_not_parsed_again(store: Store) -> None:
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))  # no validators at all
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    with serving_in_thread(app) as base:
+        pool = CountingPool()
+        cycle(store, base, {"/feed": "t"}, pool=pool)
+        again = cycle(store, base, {}, now=NOW + timedelta(hours=2), pool=pool)
+        assert again.count("unchanged") == 1
+        assert pool.calls == 1
+
+
+def test_301_moves_the_source_only_after_three_fetches_302_never(store: Store) -> None:
+    async def old(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("/new")
+
+    async def temp(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/new")
+
+    async def new(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))
+
+    app = web.Application()
+    app.router.add_get("/old", old)
+    app.router.add_get("/temp", temp)
+    app.router.add_get("/new", new)
+    with serving_in_thread(app) as base:
+        cycle(store, base, {"/old": "t", "/temp": "t"})
+        for hour in (1, 2):
+            states = {s.source.url.rsplit("/", 1)[1]: s for s in store.list_sources()}
+            assert states["old"].moved_to is None and states["old"].redirect_count == hour
+            cycle(store, base, {}, now=NOW + timedelta(hours=hour))
+        states = {s.source.url.rsplit("/", 1)[1]: s for s in store.list_sources()}
+        assert states["old"].moved_to is not None and states["old"].moved_to.endswith("/new")
+        assert states["old"].fetch_url.endswith("/new")
+        assert states["temp"].moved_to is None and states["temp"].redirect_count == 0
+
+
+def test_410_stops_the_source_and_says_so(store: Store) -> None:
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=410)
+
+    app = web.Application()
+    app.router.add_get("/feed", gone)
+    with serving_in_thread(app) as base:
+        report = cycle(store, base, {"/feed": "t"})
+        assert report.count("gone") == 1
+        assert report.errors[0].message is not None and "410 Gone" in report.errors[0].message
+        (state,) = store.list_sources()
+        assert state.gone and store.due_sources(NOW + timedelta(days=365)) == []
+
+
+def test_429_retry_after_and_error_backoff(store: Store) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=429, headers={"Retry-After": "7200"})
+
+    app = web.Application()
+    app.router.add_get("/feed", busy)
+    with serving_in_thread(app) as base:
+        report = cycle(store, base, {"/feed": "t"})
+        assert report.count("error") == 1
+        (state,) = store.list_sources()
+        assert state.error_count == 1 and state.first_error == NOW
+        assert state.last_error is not None and "HTTP 429" in state.last_error
+        assert state.next_fetch is not None and state.next_fetch >= NOW + timedelta(hours=2)
+
+
+def test_thirty_days_of_failure_pauses_the_source(store: Store) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=500)
+
+    app = web.Application()
+    app.router.add_get("/feed", broken)
+    with serving_in_thread(app) as base:
+        cycle(store, base, {"/feed": "t"})
+        cycle(store, base, {}, now=NOW + timedelta(days=31))
+        (state,) = store.list_sources()
+        assert state.paused and state.error_count == 2
+        assert store.due_sources(NOW + timedelta(days=60)) == []
+
+
+def test_one_bad_source_does_not_stop_the_others(store: Store) -> None:
+    async def good(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))
+
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(body=b"<html><body>hello</body></html>", content_type="text/html")
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(3)
+        return web.Response(body=rss(("z", "Late")))
+
+    app = web.Application()
+    app.router.add_get("/good", good)
+    app.router.add_get("/html", html)
+    app.router.add_get("/slow", slow)
+    with serving_in_thread(app) as base:
+        settings = CycleSettings(
+            guard=SETTINGS.guard, fetch=FetchSettings(total_timeout=0.5), workers=1
+        )
+        report = cycle(store, base, {"/good": "t", "/html": "t", "/slow": "t"}, settings=settings)
+        kinds = {o.url.rsplit("/", 1)[1]: (o.kind, o.message or "") for o in report.outcomes}
+        assert kinds["good"][0] == "fetched"
+        assert kinds["html"][0] == "error" and "/html" in kinds["html"][1]
+        assert kinds["slow"][0] == "error" and "timed out" in kinds["slow"][1]
+        assert report.new_items == 1
+
+
+def test_file_sources_are_confined_to_the_feeds_folder(tmp_path: Path, store: Store) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "local.xml").write_bytes(rss(("a", "Local")))
+    (tmp_path / "secret.xml").write_bytes(rss(("s", "Secret")))
+    store.add_source(Source("file:feeds/local.xml", "t"))
+    store.add_source(Source("file:feeds/../secret.xml", "t"))
+    store.add_source(Source(f"file://{tmp_path / 'secret.xml'}", "t"))
+    settings = CycleSettings(guard=SETTINGS.guard, files=feeds, workers=1)
+    report = asyncio.run(Cycle(store, settings, NOW, pool=CountingPool()).run(store.list_sources()))
+    kinds = {o.url: o.kind for o in report.outcomes}
+    assert kinds["file:feeds/local.xml"] == "fetched"
+    assert [o.message for o in report.errors if "outside the feeds folder" in (o.message or "")]
+    assert len(report.errors) == 2
+
+
+def test_the_real_corpus_through_the_process_pool(store: Store) -> None:
+    """Every corpus document served by a local server, parsed in the real process pool."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"no feed corpus at {CORPUS}")
+    files = sorted(p for p in CORPUS.iterdir() if p.suffix in (".xml", ".atom", ".rss", ".html"))
+
+    async def serve(request: web.Request) -> web.Response:
+        data = (CORPUS / request.match_info["name"]).read_bytes()
+        if data[:2] == b"\x1f\x8b":  # stored compressed: serve as the transport encoding
+            return web.Response(body=data, headers={"Content-Encoding": "gzip"})
+        if request.match_info["name"].endswith(".html"):
+            return web.Response(body=data, content_type="text/html")
+        return web.Response(body=gzip.compress(data), headers={"Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/c/{name}", serve)
+
+    async def go() -> CycleReport:
+        async with serving(app) as base:
+            for path in files:
+                store.add_source(Source(f"{base}/c/{path.name}", "corpus"))
+            return await Cycle(store, SETTINGS, NOW).run(store.list_sources())
+
+    report = asyncio.run(go())
+    assert len(report.outcomes) == len(files)
+    errors = {o.url.rsplit("/", 1)[1]: o.message for o in report.errors}
+    assert "node-feedparser__notafeed.html" in errors
+    for message in errors.values():
+        assert message and "\n" not in message
+    # Nearly everything yields a feed: broken XML (bozo) still gives what feedparser recovers.
+    assert report.count("fetched") >= len(files) - 6, errors
+    assert report.new_items > 400
+    recovered = {o.url.rsplit("/", 1)[1]: o for o in report.outcomes if o.kind == "fetched"}
+    assert recovered["node-feedparser__saxerror.xml"].new_items >= 1
+    assert recovered["node-feedparser__iconv.xml"].new_items >= 1  # windows-1251
+    assert recovered["node-feedparser__compressed.xml"].new_items >= 1  # gzip transport
+
+
+def test_run_picks_only_due_sources(store: Store) -> None:
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    with serving_in_thread(app) as base:
+        cycle(store, base, {"/feed": "t"})
+        # Straight after, nothing is due; --all forces it (in the real process pool).
+        assert run(store, SETTINGS, NOW + timedelta(minutes=1)).outcomes == ()
+        forced = run(store, SETTINGS, NOW + timedelta(minutes=1), force_all=True)
+        assert [o.kind for o in forced.outcomes] == ["unchanged"]
