@@ -389,49 +389,6 @@ class DownloadCount:
     downloads: int
 
 
-# -- feed checks ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One rule of ``mediahub check`` applied to a whole feed.
-
-    ``status`` is "pass", "warning", "error" or "skip" (nothing to check, or it
-    needs what this run does not have); ``problems`` names each place at fault.
-    """
-
-    rule: str
-    authority: str
-    status: str
-    message: str
-    fix: str = ""
-    problems: tuple[str, ...] = ()
-
-
-# -- download statistics -----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ServedBytes:
-    """Bytes of one episode served to one listener (salted IP hash + user agent) on one day."""
-
-    day: str
-    listener: str
-    user_agent: str
-    episode: str
-    bytes: int
-    needed: int
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadCount:
-    """Downloads of one episode on one day, counted in the IAB style."""
-
-    day: str
-    episode: str
-    downloads: int
-
-
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A verified WebSub subscriber of one of the hub's own feeds, until its lease expires."""
