@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from mediahub.aggregate.guard import NetworkGuard
 from mediahub.config import Config
 from mediahub.model import ServedBytes
 from mediahub.serve import app as static
 from mediahub.serve.jobs import Clock, JobOptions, Publisher, forever, start_jobs, system_clock
 from mediahub.serve.stats import DownloadCounter
 from mediahub.serve.statspage import stats_routes
+from mediahub.serve.websub import RETRIES, Hub
 from mediahub.store import Store
 
 log = logging.getLogger("mediahub.serve")
@@ -37,6 +39,7 @@ class ServerOptions:
     stats: bool = True
     stats_flush_seconds: float = 5.0
     tick: float = 1.0
+    websub_retries: tuple[float, ...] = RETRIES
 
 
 def _store_context(config: Config) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -81,6 +84,32 @@ class _LazyStats:
         self._app[STORE].add_served(rows)
 
 
+def _hub(config: Config, store: Callable[[], Store], clock: Clock, options: ServerOptions) -> Hub:
+    """The built-in WebSub hub and pinger for the hub's own feed."""
+    base = config.serve.public_url or config.show.url
+    guard = NetworkGuard.from_settings(
+        config.aggregate.allow_private_networks, config.aggregate.allow_networks
+    )
+    pings = (*config.serve.websub_hubs, *config.serve.ping_urls)
+    return Hub(
+        f"{config.show.url}/feed.xml",
+        f"{base}/websub",
+        store,
+        clock,
+        guard,
+        pings,
+        options.websub_retries,
+    )
+
+
+def _closing(hub: Hub) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await hub.close()
+
+    return context
+
+
 def make_server(
     config: Config, options: ServerOptions | None = None, clock: Clock = system_clock
 ) -> web.Application:
@@ -93,6 +122,9 @@ def make_server(
 
     if options.stats:
         routes += stats_routes(config, store, clock)
+    hub = _hub(config, store, clock, options)
+    if config.serve.hub:
+        routes.append(web.post("/websub", hub.handle))
     app = static.make_app(
         config.paths.output,
         static.ServeOptions(
@@ -106,8 +138,9 @@ def make_server(
         counter = DownloadCounter(_LazyStats(app), clock)
         app[static.COUNTER] = counter
         app.cleanup_ctx.append(_stats_context(counter, options.stats_flush_seconds))
+    app.cleanup_ctx.append(_closing(hub))
     if options.jobs:
-        publisher = Publisher(config, clock)
+        publisher = Publisher(config, clock, listeners=[hub.feed_changed])
         app.cleanup_ctx.append(
             start_jobs(publisher, JobOptions(watch=options.watch, tick=options.tick))
         )

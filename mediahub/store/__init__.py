@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediahub.store import builds, items, media, sources, stats
+from mediahub.store import builds, items, media, sources, stats, websub
 from mediahub.store.builds import BuildQueries
 from mediahub.store.items import ItemQueries
 from mediahub.store.media import MediaQueries
 from mediahub.store.sources import SourceQueries
 from mediahub.store.stats import StatsQueries
+from mediahub.store.websub import WebSubQueries
 
 # component -> its migrations; each area adds itself here and as a base class below.
 MIGRATIONS = {
@@ -24,10 +25,13 @@ MIGRATIONS = {
     "items": items.MIGRATIONS,
     "stats": stats.MIGRATIONS,
     "builds": builds.MIGRATIONS,
+    "websub": websub.MIGRATIONS,
 }
 
 
-class Store(MediaQueries, SourceQueries, StatsQueries, BuildQueries, ItemQueries):
+class Store(
+    MediaQueries, SourceQueries, StatsQueries, BuildQueries, ItemQueries, WebSubQueries
+):
     """The hub's database: ``with Store(path) as store: ...``."""
 
     def __init__(self, path: Path) -> None:
