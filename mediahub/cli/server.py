@@ -29,9 +29,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--url", help="base URL the rebuilt site is published under (as for 'mediahub build')"
     )
     serve.add_argument(
-        "--dev", action="store_true", help="development: reload open pages after each rebuild"
-    )
-    serve.add_argument(
         "--static-only",
         action="store_true",
         help="only serve files: no rebuilds, scheduling, watching or statistics",
@@ -69,7 +66,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or config.serve.port
     on = not args.static_only
     options = ServerOptions(
-        dev=args.dev,
         jobs=on,
         stats=on,
         watch=on and config.serve.watch and not args.no_watch,
