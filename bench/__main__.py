@@ -18,12 +18,15 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")] or available()
-    unknown = set(names) - set(available())
-    if unknown:
-        print(f"bench: unknown benchmark(s) {', '.join(sorted(unknown))}; "
-              f"choose from {', '.join(available())}", file=sys.stderr)
-        return 2
+    # The first argument names a benchmark unless it is an option; the rest go to it.
+    if argv and not argv[0].startswith("-"):
+        if argv[0] not in available():
+            print(f"bench: unknown benchmark {argv[0]!r}; choose from {', '.join(available())}",
+                  file=sys.stderr)
+            return 2
+        names = [argv[0]]
+    else:
+        names = available()
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         print(f"== {name} ==", flush=True)

@@ -8,13 +8,14 @@ import tempfile
 from pathlib import Path
 
 
-def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+def write_bytes_atomic(path: Path, data: bytes, durable: bool = True, mkdir: bool = True) -> None:
     """Replace ``path`` whole via a temp file in the same folder and ``os.replace``.
 
     ``durable`` adds an fsync so the new bytes survive a power cut, not only a
     killed process; regenerable outputs can skip it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -45,8 +46,28 @@ def copy_atomic(source: Path, target: Path) -> None:
         raise
 
 
+def link_or_copy_atomic(source: Path, target: Path) -> None:
+    """Publish ``source`` at ``target`` as a hard link (no bytes copied), else as a copy.
+
+    mediahub never edits a source file in place (tags are written to a copy that
+    replaces it), so a link stays a faithful snapshot of what was published.
+    """
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(source, tmp)
+    except OSError:
+        copy_atomic(source, target)
+        return
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def same_file_content(source: Path, target: Path) -> bool:
-    """Cheap "unchanged" test for copies: same size and mtime (copy2 keeps the mtime)."""
+    """Cheap "unchanged" test for copies and links: same size and mtime (copy2 keeps it)."""
     try:
         a, b = source.stat(), target.stat()
     except OSError:

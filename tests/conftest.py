@@ -33,7 +33,7 @@ def copy_example_hub(target: Path) -> Path:
     """The repository's own example hub, copied so a test may change it."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "mediahub.toml", target / "mediahub.toml")
-    for name in ("episodes", "posts"):
+    for name in ("episodes", "posts", "feeds"):
         shutil.copytree(REPO / name, target / name)
     return target
 

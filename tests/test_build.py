@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -116,8 +117,7 @@ def test_guid_is_written_once_and_survives_a_lost_database(hub: Path) -> None:
     assert isinstance(guid, str) and len(guid) == 36
     # The rest of the file is untouched: only the guid line was added.
     assert source.read_text(encoding="utf-8").replace(f"guid: {guid}\n", "") == without
-    for state in (hub / ".mediahub").iterdir():
-        state.unlink()
+    shutil.rmtree(hub / ".mediahub")
     assert run_cli("build", cwd=hub).code == 0
     assert front_matter(source)["guid"] == guid
     assert f">{guid}</guid>" in (hub / "public" / "feed.xml").read_text(encoding="utf-8")

@@ -16,12 +16,12 @@ import traceback
 from collections.abc import Sequence
 
 from mediahub import __version__
-from mediahub.cli import catalog, check, hub, search, server
+from mediahub.cli import aggregate, catalog, check, hub, search, server
 from mediahub.cli.common import EXIT_USER, common_options
 from mediahub.errors import BuildError, MediahubError
 
 # Command groups in the order --help lists them.
-GROUPS = (hub, catalog, server, check, search)
+GROUPS = (hub, catalog, server, check, aggregate, search)
 
 
 def parser() -> argparse.ArgumentParser:

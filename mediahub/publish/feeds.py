@@ -20,7 +20,7 @@ from mediahub.errors import MediahubError
 from mediahub.model import Episode, Post, Show, SourceState
 from mediahub.publish.html import absolute_links, apple_description
 from mediahub.publish.links import Links
-from mediahub.publish.templating import rfc3339
+from mediahub.publish.templating import rfc3339, strip_xml_illegal
 
 # The Podcast Index's namespace UUID for podcast:guid (UUIDv5 of the feed URL).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -179,7 +179,7 @@ def _body(entry: Episode | Post) -> str:
 
 
 def _well_formed(text: str, path: str) -> bytes:
-    data = text.encode("utf-8")
+    data = strip_xml_illegal(text).encode("utf-8")
     try:
         ET.fromstring(data)
     except ET.ParseError as exc:

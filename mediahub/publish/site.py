@@ -24,6 +24,7 @@ from mediahub.content import Content, assign_guid, read_all
 from mediahub.errors import BuildError, ContentError, MediahubError
 from mediahub.model import Episode, Post, SourceState
 from mediahub.publish.feeds import (
+    FeedPage,
     podcast_feed_pages,
     podcast_guid,
     render_atom,
@@ -37,6 +38,8 @@ from mediahub.publish.writer import Writer, WriteStats
 from mediahub.store import Store
 
 PAGE_SIZE = 20
+# Entries in the posts and combined feeds (the podcast feed has its own limit and archives).
+FEED_ENTRIES = 50
 
 
 @dataclass
@@ -149,7 +152,7 @@ class SitePlan:
         self.config = config
         self.store = store
         self.links = links
-        self.env: Environment = environment(config.paths.templates)
+        self.env: Environment = environment(config.paths.templates, config.paths.state / "jinja")
         self.writer = Writer(config.paths.output, store.output_keys(str(config.paths.output)))
         self.fingerprints = fingerprints
         self.feed_paths: list[str] = []
@@ -290,25 +293,41 @@ class SitePlan:
     def _plan_feeds(
         self, episodes: list[Episode], posts: list[Post], entries: list[Episode | Post]
     ) -> None:
+        """Plan every feed lazily, keyed by what it lists; the podcast documents go last."""
         config, links, env = self.config, self.links, self.env
         show = config.show
         updated = entries[0].date if entries else None
         podroll = self._podroll()
-        for page in podcast_feed_pages(episodes, show.podcast.feed_limit):
-            data = render_podcast_feed(
-                env, show, page, links, self.show_image, updated, hubs=(), podroll=podroll
-            )
-            self.writer.add(page.path, data)
-            self.feed_paths.append(page.path)
-        self.writer.add(
-            "posts.atom", render_atom(env, show, posts, links, "posts.atom", f"{show.title}: posts")
-        )
-        self.writer.add(
-            "posts.json", render_json_feed(show, posts, links, "posts.json", f"{show.title}: posts")
-        )
-        self.writer.add("all.atom", render_atom(env, show, entries, links, "all.atom", show.title))
+        keys = {id(e): self.entry_key(e) for e in entries}
+        recent_posts, recent = posts[:FEED_ENTRIES], entries[:FEED_ENTRIES]
+        self._lazy_feed("posts.atom", recent_posts, keys, lambda: render_atom(
+            env, show, recent_posts, links, "posts.atom", f"{show.title}: posts"))
+        self._lazy_feed("posts.json", recent_posts, keys, lambda: render_json_feed(
+            show, recent_posts, links, "posts.json", f"{show.title}: posts"))
+        self._lazy_feed("all.atom", recent, keys, lambda: render_atom(
+            env, show, recent, links, "all.atom", show.title))
+        pages = podcast_feed_pages(episodes, show.podcast.feed_limit)
         # Archives before the current feed.xml, which links to them.
-        self.feed_paths.sort(key=lambda p: p == Links.feed_path())
+        for page in sorted(pages, key=lambda p: p.path == Links.feed_path()):
+            def render(page: FeedPage = page) -> bytes:
+                return render_podcast_feed(
+                    env, show, page, links, self.show_image, updated, hubs=(), podroll=podroll
+                )
+
+            extra = [repr(updated), repr([(s.source.url, s.podcast_guid) for s in podroll])]
+            self._lazy_feed(page.path, page.episodes, keys, render, extra)
+            self.feed_paths.append(page.path)
+
+    def _lazy_feed(
+        self,
+        rel: str,
+        entries: Sequence[Episode | Post],
+        keys: dict[int, str],
+        render: Callable[[], bytes],
+        extra: Sequence[str] = (),
+    ) -> None:
+        key = _digest(self.base_key, rel, *extra, *(keys[id(e)] for e in entries))
+        self.writer.add_lazy(rel, key, render)
 
     def _podroll(self) -> list[SourceState]:
         """Podcast sources the hub follows that announce a podcast:guid."""

@@ -6,9 +6,15 @@ import re
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 # Characters XML 1.0 forbids; stripped from every value a template prints so a feed
@@ -24,11 +30,9 @@ def builtin_templates() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-def _finalize(value: Any) -> Any:
-    if isinstance(value, str):
-        cleaned = _XML_ILLEGAL.sub("", value)
-        return Markup(cleaned) if isinstance(value, Markup) else cleaned
-    return value
+def strip_xml_illegal(text: str) -> str:
+    """Remove the characters XML 1.0 forbids (applied to whole rendered feeds, once)."""
+    return _XML_ILLEGAL.sub("", text)
 
 
 def rfc822(moment: datetime) -> str:
@@ -53,7 +57,18 @@ def cdata(text: str) -> Markup:
     return Markup(f"<![CDATA[{body}]]>")
 
 
-def environment(hub_templates: Path | None) -> Environment:
+def _bytecode_cache(folder: Path | None) -> FileSystemBytecodeCache | None:
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
+def environment(hub_templates: Path | None, cache_dir: Path | None = None) -> Environment:
+    """The jinja2 environment; ``cache_dir`` keeps compiled templates between runs."""
     loaders = [FileSystemLoader(str(builtin_templates()))]
     if hub_templates is not None and hub_templates.is_dir():
         loaders.insert(0, FileSystemLoader(str(hub_templates)))
@@ -61,10 +76,10 @@ def environment(hub_templates: Path | None) -> Environment:
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(["html", "xml", "atom"]),
         undefined=StrictUndefined,
-        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(cache_dir),
     )
     env.filters.update(rfc822=rfc822, rfc3339=rfc3339, clock=clock, cdata=cdata)
     return env

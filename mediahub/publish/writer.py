@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mediahub.errors import MediahubError
-from mediahub.files import copy_atomic, same_file_content, write_bytes_atomic
+from mediahub.files import link_or_copy_atomic, same_file_content, write_bytes_atomic
 
 
 class OutputError(MediahubError):
@@ -43,6 +43,7 @@ class Writer:
     # input keys recorded by the last successful build of this output folder
     previous_keys: Mapping[str, str] = field(default_factory=dict)
     planned: dict[str, bytes | Path | _Lazy] = field(default_factory=dict)
+    _made_dirs: set[Path] = field(default_factory=set)
 
     def _check(self, rel: str) -> str:
         pure = PurePosixPath(rel)
@@ -82,11 +83,14 @@ class Writer:
         self, rel: str, payload: bytes | Path | _Lazy, stats: WriteStats, durable: bool
     ) -> None:
         target = self.output / rel
+        if target.parent not in self._made_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(target.parent)
         if isinstance(payload, Path):
             if same_file_content(payload, target):
                 stats.unchanged += 1
                 return
-            copy_atomic(payload, target)
+            link_or_copy_atomic(payload, target)
             stats.written += 1
             return
         if isinstance(payload, _Lazy):
@@ -104,19 +108,21 @@ class Writer:
                 return
         except OSError:
             pass
-        write_bytes_atomic(target, payload_bytes, durable=durable)
+        write_bytes_atomic(target, payload_bytes, durable=durable, mkdir=False)
         stats.written += 1
 
     def _remove_stale(self, stats: WriteStats) -> None:
         if not self.output.is_dir():
             return
-        for folder, dirs, files in os.walk(self.output, topdown=False):
-            base = Path(folder)
+        root = str(self.output)
+        for folder, dirs, files in os.walk(root, topdown=False):
+            prefix = os.path.relpath(folder, root).replace(os.sep, "/")
+            prefix = "" if prefix == "." else prefix + "/"
             for name in files:
-                rel = (base / name).relative_to(self.output).as_posix()
-                if rel not in self.planned:
-                    (base / name).unlink()
+                if prefix + name not in self.planned:
+                    os.unlink(os.path.join(folder, name))
                     stats.removed += 1
+            base = Path(folder)
             for name in dirs:
                 with contextlib.suppress(OSError):  # not empty: it holds planned files
                     (base / name).rmdir()
