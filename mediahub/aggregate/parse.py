@@ -70,7 +70,7 @@ def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     if not parsed.get("version") and not parsed.entries:
         raise ParseError(url, _not_a_feed_reason(parsed), "check that the URL points at a feed")
     channel = parsed.feed
-    base = _base_url(channel, url)
+    base = url  # xml:base, where given, is honoured per entry
     items = _disambiguate(_item(entry, base) for entry in parsed.entries)
     bozo = None
     problem = parsed.get("bozo_exception")
@@ -101,11 +101,6 @@ def _not_a_feed_reason(parsed: Mapping[str, Any]) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
-
-
-def _base_url(channel: Mapping[str, Any], url: str) -> str:
-    """The document's base: the URL it was fetched from (xml:base is honoured per element)."""
-    return url
 
 
 def _when(value: Any) -> datetime | None:
