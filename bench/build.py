@@ -23,11 +23,45 @@ from pathlib import Path
 
 from bench.common import WORK, Comparison, alternate, peer_venv
 
-WORDS = (
-    "listen decide team question habit manager coach write morning plain feedback trust "
-    "meeting clarity pause notice change week client story voice honest choice review "
-    "small step courage quiet focus learn share page project outcome risk calendar note"
-).split()
+WORDS = [
+    "listen",
+    "decide",
+    "team",
+    "question",
+    "habit",
+    "manager",
+    "coach",
+    "write",
+    "morning",
+    "plain",
+    "feedback",
+    "trust",
+    "meeting",
+    "clarity",
+    "pause",
+    "notice",
+    "change",
+    "week",
+    "client",
+    "story",
+    "voice",
+    "honest",
+    "choice",
+    "review",
+    "small",
+    "step",
+    "courage",
+    "quiet",
+    "focus",
+    "learn",
+    "share",
+    "page",
+    "project",
+    "outcome",
+    "risk",
+    "calendar",
+    "note",
+]
 
 
 def paragraph(rng: random.Random, sentences: int) -> str:
@@ -44,15 +78,32 @@ def post_body(rng: random.Random) -> str:
         parts.append(f"## Part {section + 1}: {rng.choice(WORDS)} and {rng.choice(WORDS)}")
         parts.append(paragraph(rng, rng.randint(3, 6)))
         if rng.random() < 0.5:
-            parts.append("\n".join(f"- *{rng.choice(WORDS)}*: {paragraph(rng, 1)}" for _ in range(4)))
+            parts.append(
+                "\n".join(f"- *{rng.choice(WORDS)}*: {paragraph(rng, 1)}" for _ in range(4))
+            )
         parts.append(f"See [{rng.choice(WORDS)}](https://example.org/{rng.randint(1, 999)}).")
     return "\n\n".join(parts) + "\n"
 
 
 def tiny_mp3(target: Path) -> None:
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
-         "-ac", "1", "-ar", "22050", "-b:a", "32k", str(target)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-ac",
+            "1",
+            "-ar",
+            "22050",
+            "-b:a",
+            "32k",
+            str(target),
+        ],
         check=True,
     )
 
@@ -95,7 +146,7 @@ def make_workload(root: Path, count: int) -> tuple[Path, Path]:
         folder.mkdir()
         shutil.copy2(audio, folder / "audio.mp3")
         (folder / "episode.md").write_text(
-            f"---\ntitle: \"Episode {index}: {title}\"\ndate: {when.isoformat()}\n"
+            f'---\ntitle: "Episode {index}: {title}"\ndate: {when.isoformat()}\n'
             f"number: {index + 1}\nguid: 00000000-0000-4000-8000-{index:012d}\n---\n\n"
             + paragraph(rng, 5)
             + "\n",
@@ -119,21 +170,45 @@ def feed_comparison(items: int, runs: int) -> Comparison:
     from mediahub.publish.links import Links
     from mediahub.publish.templating import environment
 
-    show = Show(title="Bench", url="https://bench.example.org", description="Generated",
-                language="en", author="Bench", email=None, image=None, category="Business",
-                subcategory=None, explicit=False)
+    show = Show(
+        title="Bench",
+        url="https://bench.example.org",
+        description="Generated",
+        language="en",
+        author="Bench",
+        email=None,
+        image=None,
+        category="Business",
+        subcategory=None,
+        explicit=False,
+    )
     rng = random.Random(7)
     base = datetime(2000, 1, 1, tzinfo=UTC)
     episodes = []
     spec = []
     for index in range(items):
         notes = f"<p>{paragraph(rng, 3)}</p>"
-        audio = AudioInfo(path=Path(f"/media/e{index}.mp3"), size=1_000_000 + index, mtime_ns=0,
-                          mime_type="audio/mpeg", duration=1800.0 + index)
+        audio = AudioInfo(
+            path=Path(f"/media/e{index}.mp3"),
+            size=1_000_000 + index,
+            mtime_ns=0,
+            mime_type="audio/mpeg",
+            duration=1800.0 + index,
+        )
         date = base + timedelta(days=index)
-        episodes.append(Episode(slug=f"e{index}", folder=Path(f"/e{index}"), title=f"Episode {index}",
-                                date=date, guid=f"guid-{index}", summary=notes[3:80],
-                                notes_html=notes, audio=audio, number=index + 1))
+        episodes.append(
+            Episode(
+                slug=f"e{index}",
+                folder=Path(f"/e{index}"),
+                title=f"Episode {index}",
+                date=date,
+                guid=f"guid-{index}",
+                summary=notes[3:80],
+                notes_html=notes,
+                audio=audio,
+                number=index + 1,
+            )
+        )
         spec.append([index, notes, date.isoformat()])
     env: Environment = environment(None)
     page = FeedPage(path="feed.xml", episodes=episodes[::-1])
@@ -150,18 +225,18 @@ def feed_comparison(items: int, runs: int) -> Comparison:
     peer_times: list[float] = []
 
     def peer() -> None:
-        out = subprocess.run([str(python), str(script), str(spec_file)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [str(python), str(script), str(spec_file)], check=True, capture_output=True, text=True
+        )
         peer_times.append(float(out.stdout.strip()))
 
     # feedgen runs in its own interpreter: time it inside that process (render only).
-    result = alternate("feed, {:,} episodes".format(items), "mediahub", ours, "feedgen", peer,
-                       runs=runs)
+    result = alternate(f"feed, {items:,} episodes", "mediahub", ours, "feedgen", peer, runs=runs)
     result.b_times = peer_times[-runs:]
     return result
 
 
-FEEDGEN_SCRIPT = '''
+FEEDGEN_SCRIPT = """
 import json, sys, time
 from datetime import datetime
 from feedgen.feed import FeedGenerator
@@ -178,13 +253,14 @@ for index, notes, date in spec:
     fe.id(f"guid-{index}"); fe.title(f"Episode {index}")
     fe.link(href=f"https://bench.example.org/episodes/e{index}/")
     fe.description(notes); fe.content(notes, type="CDATA")
-    fe.enclosure(f"https://bench.example.org/episodes/e{index}/e{index}.mp3", str(1000000 + index), "audio/mpeg")
+    media = f"https://bench.example.org/episodes/e{index}/e{index}.mp3"
+    fe.enclosure(media, str(1000000 + index), "audio/mpeg")
     fe.pubDate(datetime.fromisoformat(date))
     fe.podcast.itunes_duration(1800 + index); fe.podcast.itunes_episode(index + 1)
     fe.podcast.itunes_summary(notes[3:80])
 fg.rss_str(pretty=True)
 print(time.perf_counter() - start)
-'''
+"""
 
 
 def main(argv: list[str]) -> str:
@@ -201,38 +277,79 @@ def main(argv: list[str]) -> str:
     def mediahub_full() -> None:
         shutil.rmtree(hub / "public", ignore_errors=True)
         shutil.rmtree(hub / ".mediahub", ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "mediahub", "build"], cwd=hub, check=True,
-                       stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [sys.executable, "-m", "mediahub", "build"],
+            cwd=hub,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
 
     def mediahub_again() -> None:
-        subprocess.run([sys.executable, "-m", "mediahub", "build"], cwd=hub, check=True,
-                       stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [sys.executable, "-m", "mediahub", "build"],
+            cwd=hub,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
 
     def pelican_full() -> None:
         shutil.rmtree(pelican / "output", ignore_errors=True)
-        subprocess.run([str(pelican_python), "-m", "pelican", "content", "-o", "output", "-s",
-                        "pelicanconf.py", "-q"], cwd=pelican, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [
+                str(pelican_python),
+                "-m",
+                "pelican",
+                "content",
+                "-o",
+                "output",
+                "-s",
+                "pelicanconf.py",
+                "-q",
+            ],
+            cwd=pelican,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
 
-    print(f"building {args.posts} episodes + {args.posts} posts vs Pelican on the posts",
-          file=sys.stderr)
-    full = alternate(f"full build, {args.posts} episodes + {args.posts} posts (Pelican: posts)",
-                     "mediahub", mediahub_full, "Pelican", pelican_full, runs=args.runs)
+    print(
+        f"building {args.posts} episodes + {args.posts} posts vs Pelican on the posts",
+        file=sys.stderr,
+    )
+    full = alternate(
+        f"full build, {args.posts} episodes + {args.posts} posts (Pelican: posts)",
+        "mediahub",
+        mediahub_full,
+        "Pelican",
+        pelican_full,
+        runs=args.runs,
+    )
     mediahub_full()
-    again = alternate("no-change rebuild vs full build", "rebuild", mediahub_again,
-                      "full", mediahub_full, runs=args.runs)
+    again = alternate(
+        "no-change rebuild vs full build",
+        "rebuild",
+        mediahub_again,
+        "full",
+        mediahub_full,
+        runs=args.runs,
+    )
     feed = feed_comparison(args.feed_items, args.runs)
     stamp = time.strftime("%Y-%m-%d")
-    return "\n".join([
-        "## Site build and feed rendering",
-        "",
-        f"Measured {stamp}; runs alternate A B A B after a warm-up; medians and the median "
-        "of pairwise ratios (how many times faster mediahub is).",
-        "",
-        "| workload | mediahub | peer | ratio |",
-        "|---|---|---|---|",
-        full.row(),
-        again.row(),
-        feed.row(),
-        "",
-    ])
+    return "\n".join(
+        [
+            "## Site build and feed rendering",
+            "",
+            f"Measured {stamp}; runs alternate A B A B after a warm-up; medians and the median "
+            "of pairwise ratios (how many times faster mediahub is).",
+            "",
+            "| workload | mediahub | peer | ratio |",
+            "|---|---|---|---|",
+            full.row(),
+            again.row(),
+            feed.row(),
+            "",
+        ]
+    )

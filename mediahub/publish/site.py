@@ -298,23 +298,45 @@ class SitePlan:
         show = config.show
         updated = entries[0].date if entries else None
         podroll = self._podroll()
+        hubs = self.websub_hubs()
         keys = {id(e): self.entry_key(e) for e in entries}
         recent_posts, recent = posts[:FEED_ENTRIES], entries[:FEED_ENTRIES]
-        self._lazy_feed("posts.atom", recent_posts, keys, lambda: render_atom(
-            env, show, recent_posts, links, "posts.atom", f"{show.title}: posts"))
-        self._lazy_feed("posts.json", recent_posts, keys, lambda: render_json_feed(
-            show, recent_posts, links, "posts.json", f"{show.title}: posts"))
-        self._lazy_feed("all.atom", recent, keys, lambda: render_atom(
-            env, show, recent, links, "all.atom", show.title))
+        self._lazy_feed(
+            "posts.atom",
+            recent_posts,
+            keys,
+            lambda: render_atom(
+                env, show, recent_posts, links, "posts.atom", f"{show.title}: posts"
+            ),
+        )
+        self._lazy_feed(
+            "posts.json",
+            recent_posts,
+            keys,
+            lambda: render_json_feed(
+                show, recent_posts, links, "posts.json", f"{show.title}: posts"
+            ),
+        )
+        self._lazy_feed(
+            "all.atom",
+            recent,
+            keys,
+            lambda: render_atom(env, show, recent, links, "all.atom", show.title),
+        )
         pages = podcast_feed_pages(episodes, show.podcast.feed_limit)
         # Archives before the current feed.xml, which links to them.
         for page in sorted(pages, key=lambda p: p.path == Links.feed_path()):
+
             def render(page: FeedPage = page) -> bytes:
                 return render_podcast_feed(
-                    env, show, page, links, self.show_image, updated, hubs=(), podroll=podroll
+                    env, show, page, links, self.show_image, updated, hubs=hubs, podroll=podroll
                 )
 
-            extra = [repr(updated), repr([(s.source.url, s.podcast_guid) for s in podroll])]
+            extra = [
+                repr(updated),
+                repr(hubs),
+                repr([(s.source.url, s.podcast_guid) for s in podroll]),
+            ]
             self._lazy_feed(page.path, page.episodes, keys, render, extra)
             self.feed_paths.append(page.path)
 
@@ -328,6 +350,12 @@ class SitePlan:
     ) -> None:
         key = _digest(self.base_key, rel, *extra, *(keys[id(e)] for e in entries))
         self.writer.add_lazy(rel, key, render)
+
+    def websub_hubs(self) -> list[str]:
+        """Hubs announced with atom:link rel="hub": the server's own, then configured ones."""
+        serve = self.config.serve
+        own = [f"{serve.public_url or self.config.show.url}/websub"] if serve.hub else []
+        return own + list(serve.websub_hubs)
 
     def _podroll(self) -> list[SourceState]:
         """Podcast sources the hub follows that announce a podcast:guid."""
