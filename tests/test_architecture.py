@@ -18,6 +18,7 @@ HOMES = {
     "jinja2": ("publish/",),
     "yaml": ("content.py",),
     "markdown_it": ("content.py",),
+    "nh3": ("aggregate/sanitize.py",),
     "PIL": ("publish/check_files.py",),
 }
 # the aiohttp *client* lives in one place; the server side lives in serve/

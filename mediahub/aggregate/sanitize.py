@@ -113,3 +113,24 @@ def absolute_url(url: str | None, base_url: str | None) -> str | None:
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         return None
     return url
+
+
+# Apple Podcasts renders only these in an item's description (our own show notes).
+_APPLE_TAGS = {"p", "ol", "ul", "li", "a"}
+
+
+def apple_description(html_text: str) -> str:
+    """Show notes cut down to Apple's tag subset; text of other tags is kept, markup dropped.
+
+    This is our own (trusted) HTML, so the policy only narrows markup; it lives here
+    because this module is the one home of the HTML sanitiser library.
+    """
+    return str(
+        nh3.clean(
+            html_text,
+            tags=_APPLE_TAGS,
+            attributes={"a": {"href"}},
+            url_schemes={"http", "https", "mailto"},
+            link_rel=None,
+        )
+    ).strip()

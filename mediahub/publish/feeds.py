@@ -16,9 +16,10 @@ from datetime import datetime
 
 from jinja2 import Environment
 
+from mediahub.aggregate.sanitize import apple_description
 from mediahub.errors import MediahubError
 from mediahub.model import Episode, Post, Show, SourceState
-from mediahub.publish.html import absolute_links, apple_description
+from mediahub.publish.html import absolute_links
 from mediahub.publish.links import Links
 from mediahub.publish.templating import rfc3339, strip_xml_illegal
 
