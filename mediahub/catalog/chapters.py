@@ -167,6 +167,8 @@ def check_chapters(chapters: list[Chapter], duration: float | None, where: str) 
 
 def with_ends(chapters: tuple[Chapter, ...], duration: float) -> tuple[Chapter, ...]:
     """Every chapter with an explicit end: the next one's start, or the end of the audio."""
+    if not chapters:
+        return ()
     ends = [c.start for c in chapters[1:]] + [duration]
     return tuple(
         replace(c, end=min(c.end, end) if c.end is not None else end)

@@ -84,7 +84,11 @@ def audio_files(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
 
 
 def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) -> ScanResult:
-    """Bring the catalogue up to date with the files under ``roots``."""
+    """Bring the catalogue up to date with the files under ``roots``.
+
+    With ``progress`` (a terminal) each file is reported to it; without, each file
+    read is logged, one line per file.
+    """
     stamps = store.media_stamps()
     found = [item for root in roots for item in audio_files(root)]
     seen: set[str] = set()
@@ -103,11 +107,11 @@ def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) 
         try:
             pending.append(read_file(path))
         except MediahubError as exc:
-            problems.append(exc)
-            log.warning("skipped: %s", exc.line())
+            problems.append(exc)  # the caller reports problems, once, at the end
             continue
         read += 1
-        log.debug("read %s", path)
+        if progress is None:
+            log.info("read %s", path)
         if len(pending) >= _BATCH:
             store.save_media_many(pending)
             pending.clear()

@@ -82,7 +82,59 @@ def _open(path: Path) -> Any:
         audio = mutagen.File(path)
     if audio is None:
         raise AudioError(str(path), "is not a recognised audio format", _REEXPORT)
+    if not isinstance(audio, tuple(_FORMATS)):
+        kind = type(audio).__name__
+        raise AudioError(str(path), f"is {kind} audio, which podcast apps do not play", _REEXPORT)
+    if isinstance(audio, MP3):
+        _check_id3_frames(path)
     return audio
+
+
+def _check_id3_frames(path: Path) -> None:
+    """Refuse an ID3v2 tag whose frames claim more bytes than the tag holds.
+
+    mutagen quietly folds such a tag into one garbage frame; a damaged tag is
+    worth saying so rather than cataloguing nonsense.
+    """
+    with path.open("rb") as handle:
+        header = handle.read(10)
+        if len(header) < 10 or header[:3] != b"ID3" or header[3] not in (2, 3, 4):
+            return
+        major, flags = header[3], header[5]
+        if flags & 0x80:  # unsynchronised: sizes are not comparable byte for byte
+            return
+        tag = handle.read(_syncsafe(header[6:10]))
+    offset = 0
+    if flags & 0x40 and major >= 3:
+        extended = tag[:4]
+        offset = _syncsafe(extended) if major == 4 else int.from_bytes(extended) + 4
+    id_len, head_len = (3, 6) if major == 2 else (4, 10)
+    while offset + head_len <= len(tag):
+        frame_id = tag[offset : offset + id_len]
+        if not frame_id.isalnum():
+            return  # padding, or a layout this walk does not follow: mutagen's call
+        raw = tag[offset + id_len : offset + id_len + (3 if major == 2 else 4)]
+        sizes = {int.from_bytes(raw)}
+        if major == 4:
+            sizes.add(_syncsafe(raw))
+        room = len(tag) - offset - head_len
+        fitting = [size for size in sizes if size <= room]
+        if not fitting:
+            name = frame_id.decode("latin-1", "replace")
+            raise AudioError(
+                str(path),
+                f"has a damaged ID3 tag: frame {name!r} claims {min(sizes)} bytes, "
+                f"only {room} are left in the tag",
+                "re-export the file, or strip the tag (eyeD3 --remove-all) and tag it again",
+            )
+        offset += head_len + min(fitting)
+
+
+def _syncsafe(raw: bytes) -> int:
+    value = 0
+    for byte in raw:
+        value = (value << 7) | (byte & 0x7F)
+    return value
 
 
 def read(path: Path) -> AudioInfo:
@@ -145,11 +197,11 @@ def _check_truncated(path: Path, audio: Any, size: int) -> None:
         return
     info: Any = audio.info
     expected = info.bitrate / 8 * info.length
-    if expected > 16_384 and size < expected * 0.9:
+    if expected > 4096 and size < expected * 0.9:
         raise AudioError(
             str(path),
-            f"is truncated: its header promises {expected / 1024:.0f} KiB of audio, "
-            f"the file holds {size / 1024:.0f} KiB",
+            f"is truncated: its header promises {expected:.0f} bytes of audio, "
+            f"the file holds {size}",
             "copy or export the file again",
         )
 
@@ -253,7 +305,7 @@ def _write_id3(tags: id3.ID3, values: TagSet) -> None:
     tags.delall("CHAP")
     tags.delall("CTOC")
     if values.chapters:
-        ids = [f"chp{index}" for index in range(len(values.chapters))]
+        ids = _chapter_ids(values.chapters)
         for element_id, chapter in zip(ids, values.chapters, strict=True):
             subs: list[id3.Frame] = [id3.TIT2(encoding=id3.Encoding.UTF8, text=[chapter.title])]
             if chapter.url:
@@ -276,6 +328,23 @@ def _write_id3(tags: id3.ID3, values: TagSet) -> None:
                 sub_frames=[id3.TIT2(encoding=id3.Encoding.UTF8, text=["Chapters"])],
             )
         )
+
+
+def _chapter_ids(chapters: tuple[Chapter, ...]) -> list[str]:
+    """Element IDs that make mutagen write CHAP frames in start order.
+
+    mutagen orders frames by size, then by key; ffmpeg-based players list
+    chapters in file order, not CTOC order. Padding each ID so every CHAP frame
+    has the same size leaves the zero-padded key to decide.
+    """
+    payload = [
+        len(c.title.encode("utf-8")) + (len(c.url.encode("utf-8")) + 12 if c.url else 0)
+        for c in chapters
+    ]
+    widest = max(payload)
+    if widest - min(payload) > 512:  # absurdly uneven titles: not worth padding for
+        return [f"chp{index:03d}" for index in range(len(chapters))]
+    return [f"chp{index:03d}" + "_" * (widest - size) for index, size in enumerate(payload)]
 
 
 # -- MP4 atoms ----------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -13,8 +12,6 @@ from typing import Any
 from mediahub.cli.common import EXIT_OK, EXIT_USER, count, load_config, print_json
 from mediahub.errors import ContentError
 from mediahub.model import AudioInfo
-
-log = logging.getLogger("mediahub.scan")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -124,14 +121,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     roots = [config.paths.episodes]
-    tty = sys.stderr.isatty() and not args.json
+    tty = sys.stderr.isatty()
 
     def progress(done: int, total: int, path: Path) -> None:
         if tty:
             print(f"\rscanning {done}/{total} {path.name[:40]:<40}", end="", file=sys.stderr)
 
     with Store(config.paths.database) as store:
-        result = scan(store, roots, progress=progress)
+        result = scan(store, roots, progress=progress if tty else None)
         catalogue = store.media_catalogue() if args.json else []
     if tty:
         print("\r\033[K", end="", file=sys.stderr)
