@@ -276,3 +276,15 @@ def test_site_files_exist(hub: Path, name: str) -> None:
     assert (hub / "public" / name).is_file()
     if name.endswith(".xml"):
         ET.parse(hub / "public" / name)
+
+
+def test_blogroll_lists_the_sources_the_hub_follows(hub: Path) -> None:
+    from mediahub.model import Source
+
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:
+        store.add_source(Source(url="https://radio.example.org/feed.xml", topic="radio"))
+    build_json(hub)
+    outline = ET.parse(hub / "public" / "blogroll.opml").getroot()
+    urls = [o.get("xmlUrl") for o in outline.iter("outline") if o.get("xmlUrl")]
+    assert urls == ["https://radio.example.org/feed.xml"]

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment
 
 from mediahub import __version__
+from mediahub.aggregate.opml import to_opml
 from mediahub.config import Config, record_podcast_guid
 from mediahub.content import Content, assign_guid, read_all
 from mediahub.errors import BuildError, ContentError, MediahubError
@@ -216,6 +217,7 @@ class SitePlan:
         for rel, source in _static_files(config.paths.templates).items():
             writer.copy(f"static/{rel}", source)
         self._plan_sitemap(entries, keys)
+        self._plan_blogroll(entries)
         self._plan_feeds(episodes, posts, entries)
 
     def _plan_listing(self, entries: list[Episode | Post], keys: dict[int, str]) -> None:
@@ -289,6 +291,14 @@ class SitePlan:
         self.writer.add(
             "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.links.url('sitemap.xml')}\n"
         )
+
+    def _plan_blogroll(self, entries: list[Episode | Post]) -> None:
+        """blogroll.opml: every source the hub follows, grouped by topic."""
+        sources = self.store.list_sources()
+        if sources:
+            when = entries[0].date if entries else None
+            title = f"{self.config.show.title}: blogroll"
+            self.writer.add("blogroll.opml", to_opml(title, sources, when))
 
     def _plan_feeds(
         self, episodes: list[Episode], posts: list[Post], entries: list[Episode | Post]
