@@ -288,3 +288,48 @@ def test_blogroll_lists_the_sources_the_hub_follows(hub: Path) -> None:
     outline = ET.parse(hub / "public" / "blogroll.opml").getroot()
     urls = [o.get("xmlUrl") for o in outline.iter("outline") if o.get("xmlUrl")]
     assert urls == ["https://radio.example.org/feed.xml"]
+
+
+def test_build_refuses_a_feed_directories_would_reject(hub: Path) -> None:
+    build_json(hub)
+    before = (hub / "public/feed.xml").read_bytes()
+    toml = hub / "mediahub.toml"
+    toml.write_text(toml.read_text().replace('category = "Business"', 'category = "Buisness"'))
+    result = run_cli("build", cwd=hub)
+    assert result.code == 2
+    assert "category" in result.err and "Buisness" in result.err
+    assert "Traceback" not in result.err
+    assert (hub / "public/feed.xml").read_bytes() == before
+
+
+def test_parallel_and_serial_builds_write_the_same_bytes(tmp_path: Path, hub: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    add_episodes(hub, 40)
+    other = tmp_path / "serial"
+    shutil.copytree(hub, other)
+    outputs = []
+    for folder, workers in ((hub, "2"), (other, "1")):
+        env = {**os.environ, "MEDIAHUB_WORKERS": workers}
+        proc = subprocess.run(
+            [sys.executable, "-m", "mediahub", "build", "--json"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(json.loads(proc.stdout))
+        # GUIDs are assigned by the build: give both copies the same ones for the comparison.
+        if folder == hub:
+            for md in hub.glob("episodes/*/episode.md"):
+                shutil.copy2(md, other / md.relative_to(hub))
+            shutil.copy2(hub / "mediahub.toml", other / "mediahub.toml")
+    assert outputs[0]["rendered"] == outputs[1]["rendered"] > 40
+    for path in sorted((hub / "public").rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(hub / "public")
+            assert path.read_bytes() == (other / "public" / rel).read_bytes(), rel

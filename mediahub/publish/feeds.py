@@ -8,7 +8,6 @@ once before they are published, so a broken template never reaches an app.
 from __future__ import annotations
 
 import json
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,22 +18,16 @@ from jinja2 import Environment
 from mediahub.aggregate.sanitize import apple_description
 from mediahub.errors import MediahubError
 from mediahub.model import Episode, Post, Show, SourceState
+from mediahub.publish.check import podcast_guid
 from mediahub.publish.html import absolute_links
 from mediahub.publish.links import Links
 from mediahub.publish.templating import rfc3339, strip_xml_illegal
 
-# The Podcast Index's namespace UUID for podcast:guid (UUIDv5 of the feed URL).
-PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+__all__ = ["FeedPage", "podcast_guid", "render_atom", "render_json_feed", "render_podcast_feed"]
 
 
 class FeedError(MediahubError):
     """The rendered feed is not well-formed XML (a template bug): it is not published."""
-
-
-def podcast_guid(feed_url: str) -> str:
-    """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
-    bare = feed_url.split("://", 1)[-1].rstrip("/")
-    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
 @dataclass(frozen=True, slots=True)

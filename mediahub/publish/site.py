@@ -24,6 +24,8 @@ from mediahub.config import Config, record_podcast_guid
 from mediahub.content import Content, assign_guid, read_all
 from mediahub.errors import BuildError, ContentError, MediahubError
 from mediahub.model import Episode, Post, SourceState
+from mediahub.publish.check import check_feed, feed_errors
+from mediahub.publish.check_files import LocalFiles
 from mediahub.publish.feeds import (
     FeedPage,
     podcast_feed_pages,
@@ -86,6 +88,7 @@ def build(
     site.plan(episodes, posts)
     common = {"show": config.show, "links": links, "show_image": site.show_image}
     plan_topics(site.writer, site.env, links, common, store, now)
+    _refuse_broken_feed(site)
     before = _feed_bytes(config.paths.output, site.feed_paths)
     stats = site.writer.commit(last=tuple(site.feed_paths))
     store.save_output_keys(str(config.paths.output), site.writer.keys())
@@ -98,6 +101,21 @@ def build(
         skipped=problems,
         changed_feeds=changed,
     )
+
+
+def _refuse_broken_feed(site: SitePlan) -> None:
+    """Run the error rules of ``mediahub check`` on the podcast feed before anything is
+    written; a feed that apps or directories would refuse is not published."""
+    writer = site.writer
+    feed = Links.feed_path()
+    if feed not in writer.planned or not writer.needs_render(feed):
+        return  # unchanged since it was last checked and written
+    data = writer.materialize(feed)
+    files = {rel: v for rel, v in writer.planned.items() if isinstance(v, (bytes, Path))}
+    resolver = LocalFiles(site.links.base_url, site.config.paths.output, files)
+    errors = feed_errors(check_feed(data, feed_url=site.links.feed(), resolve=resolver))
+    if errors:
+        raise BuildError(errors)
 
 
 def is_live(entry: Episode | Post, now: datetime) -> bool:

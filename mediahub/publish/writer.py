@@ -10,7 +10,9 @@ file not yet there.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -23,12 +25,47 @@ class OutputError(MediahubError):
     """A build wrote outside its folder or one path twice: a bug, not a user error."""
 
 
+class RenderError(MediahubError):
+    """A page could not be rendered: usually a mistake in a template the hub overrides."""
+
+
 @dataclass
 class WriteStats:
     written: int = 0
     unchanged: int = 0
     removed: int = 0
     rendered: int = 0
+
+
+def default_workers(renders: int) -> int:
+    """Processes for rendering: one per core for big builds, none extra for small ones.
+
+    Forking is skipped when other threads run (the server builds in a thread), since
+    a fork copies their locks but not the threads; MEDIAHUB_WORKERS overrides.
+    """
+    configured = os.environ.get("MEDIAHUB_WORKERS")
+    if configured and configured.isdigit():
+        return max(1, int(configured))
+    if renders < 64 or threading.active_count() > 1 or os.name != "posix":
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# The writer whose plan the forked workers render (set only while a pool runs).
+_ACTIVE: Writer | None = None
+
+
+def _render_share(rels: list[str]) -> tuple[tuple[int, int, int], MediahubError | None]:
+    """In a worker: render and write a share of the outputs; return counts and any error."""
+    writer = _ACTIVE
+    assert writer is not None
+    stats = WriteStats()
+    try:
+        for rel in rels:
+            writer._write_one(rel, writer.planned[rel], stats, durable=False)
+    except MediahubError as exc:
+        return (stats.written, stats.unchanged, stats.rendered), exc
+    return (stats.written, stats.unchanged, stats.rendered), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +107,66 @@ class Writer:
         """Input keys of the lazy outputs, to record once the build has been written."""
         return {rel: item.key for rel, item in self.planned.items() if isinstance(item, _Lazy)}
 
-    def commit(self, last: tuple[str, ...] = ()) -> WriteStats:
-        """Write everything planned, ``last`` paths at the end, then remove stale files."""
+    def commit(self, last: tuple[str, ...] = (), workers: int | None = None) -> WriteStats:
+        """Write everything planned, ``last`` paths at the end, then remove stale files.
+
+        Outputs to render are shared among ``workers`` forked processes (default: one
+        per core when there is enough to do); the ``last`` ones are always written by
+        this process, after the others.
+        """
         stats = WriteStats()
-        order = [p for p in self.planned if p not in last] + [p for p in last if p in self.planned]
-        for rel in order:
-            self._write_one(rel, self.planned[rel], stats, durable=rel in last)
+        body = [p for p in self.planned if p not in last]
+        todo = [p for p in body if self.needs_render(p)]
+        count = workers if workers is not None else default_workers(len(todo))
+        if count > 1:
+            done = self._commit_forked(todo, count, stats)
+            body = [p for p in body if p not in done]
+        for rel in body:
+            self._write_one(rel, self.planned[rel], stats, durable=False)
+        for rel in last:
+            if rel in self.planned:
+                self._write_one(rel, self.planned[rel], stats, durable=True)
         self._remove_stale(stats)
         return stats
+
+    def materialize(self, rel: str) -> bytes:
+        """Render a planned output now (to check it before anything is written)."""
+        item = self.planned[rel]
+        if not isinstance(item, _Lazy):
+            return item.read_bytes() if isinstance(item, Path) else item
+        rendered = item.render()
+        data = rendered.encode("utf-8") if isinstance(rendered, str) else rendered
+        self.planned[rel] = _Lazy(item.key, lambda: data)
+        return data
+
+    def needs_render(self, rel: str) -> bool:
+        item = self.planned[rel]
+        if not isinstance(item, _Lazy):
+            return False
+        return self.previous_keys.get(rel) != item.key or not (self.output / rel).is_file()
+
+    def _commit_forked(self, todo: list[str], workers: int, stats: WriteStats) -> set[str]:
+        """Render and write ``todo`` in forked workers that inherit this plan."""
+        global _ACTIVE
+        for rel in todo:  # create folders once, here, instead of racing in the workers
+            parent = (self.output / rel).parent
+            if parent not in self._made_dirs:
+                parent.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(parent)
+        _ACTIVE = self
+        try:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(workers) as pool:
+                results = pool.map(_render_share, [todo[i::workers] for i in range(workers)])
+        finally:
+            _ACTIVE = None
+        for counts, error in results:
+            stats.written += counts[0]
+            stats.unchanged += counts[1]
+            stats.rendered += counts[2]
+            if error is not None:
+                raise error
+        return set(todo)
 
     def _write_one(
         self, rel: str, payload: bytes | Path | _Lazy, stats: WriteStats, durable: bool
@@ -97,7 +186,16 @@ class Writer:
             if self.previous_keys.get(rel) == payload.key and target.is_file():
                 stats.unchanged += 1
                 return
-            rendered = payload.render()
+            try:
+                rendered = payload.render()
+            except MediahubError:
+                raise
+            except Exception as exc:  # a template error names the template and line
+                raise RenderError(
+                    rel,
+                    f"could not be rendered: {type(exc).__name__}: {exc}",
+                    "fix the template named here (a hub's own templates/ override the built-in)",
+                ) from exc
             stats.rendered += 1
             payload_bytes = rendered.encode("utf-8") if isinstance(rendered, str) else rendered
         else:
