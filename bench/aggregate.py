@@ -1,0 +1,416 @@
+"""Aggregation: a cold and a warm (all-304) cycle over N generated feeds, against reader.
+
+Workload (fixed seed): N feeds, most of them blogs with 10-50 items and 20-200 KB,
+one in ten a podcast feed with hundreds of items and 1-5 MB; served by a local
+aiohttp server (its own process) on 16 loopback addresses, adding 20-50 ms of
+latency to every request and answering conditional requests with 304.
+
+- mediahub: ``mediahub aggregate --all`` on a hub that follows the N feeds.
+- reader (PyPI, own venv): ``update_feeds(scheduled=False, workers=W)`` at the
+  best W of a short calibration.
+- floor: mediahub's parser alone (``parse_feed``) over the same bodies in a
+  process pool on all cores, no network, no store.
+
+Cold runs start from a fresh copy of a database that knows the feeds but has
+fetched nothing; warm runs repeat a cycle on the state a cold run left (every
+answer a 304). Peak memory is the RSS of the whole process tree (parse workers
+included), sampled every 20 ms. Usage: ``python -m bench aggregate [--feeds N]
+[--runs R]``; the default N is small because feedparser parses a few feeds per
+second per core on this kind of machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import WORK, Comparison, machine, peer_venv
+
+REPO = Path(__file__).resolve().parents[1]
+HOSTS = 16
+WORDS = (
+    "team",
+    "trust",
+    "listen",
+    "decide",
+    "coach",
+    "feedback",
+    "meeting",
+    "quiet",
+    "change",
+    "plan",
+    "goal",
+    "manager",
+    "people",
+    "story",
+    "question",
+    "answer",
+    "habit",
+    "focus",
+    "energy",
+    "clarity",
+    "conflict",
+    "growth",
+    "learn",
+    "write",
+    "morning",
+    "review",
+    "project",
+    "weekly",
+    "honest",
+    "simple",
+    "careful",
+    "open",
+    "slow",
+    "steady",
+)
+
+
+def _option(argv: list[str], name: str, default: int) -> int:
+    for index, arg in enumerate(argv):
+        if arg == name and index + 1 < len(argv):
+            return int(argv[index + 1])
+        if arg.startswith(name + "="):
+            return int(arg.split("=", 1)[1])
+    return default
+
+
+# -- workload ---------------------------------------------------------------------------
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def _html(rng: random.Random, size: int) -> str:
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        text = " ".join(_sentence(rng, rng.randint(8, 20)) for _ in range(rng.randint(2, 5)))
+        para = (
+            f'<p>{text} <a href="https://example.org/{rng.randint(1, 9999)}">'
+            f"{rng.choice(WORDS)}</a> <em>{rng.choice(WORDS)}</em></p>"
+        )
+        parts.append(para)
+        length += len(para)
+    return "\n".join(parts)
+
+
+def make_feed(index: int, rng: random.Random) -> bytes:
+    """One feed of a realistic size: a blog (90%) or a podcast with a long history (10%)."""
+    podcast = rng.random() < 0.1
+    items = rng.randint(200, 600) if podcast else rng.randint(10, 50)
+    size = rng.randint(1_000_000, 5_000_000) if podcast else rng.randint(20_000, 200_000)
+    per_item = max(200, size // items - 400)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"'
+        ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>',
+        f"<title>Feed {index}: {_sentence(rng, 3)}</title>",
+        f"<link>https://site{index}.example/</link><description>{_sentence(rng, 12)}</description>",
+    ]
+    day = 86400
+    start = 1_790_000_000
+    for number in range(items):
+        when = time.strftime(
+            "%a, %d %b %Y %H:%M:%S +0000", time.gmtime(start - number * day * rng.randint(1, 3))
+        )
+        body = _html(rng, per_item)
+        out.append(
+            f"<item><title>{_sentence(rng, rng.randint(3, 9))}</title>"
+            f"<link>https://site{index}.example/{number}</link>"
+            f'<guid isPermaLink="false">feed{index}-item{number}</guid><pubDate>{when}</pubDate>'
+            f"<description>{_sentence(rng, 25)}</description>"
+            f"<content:encoded><![CDATA[{body}]]></content:encoded>"
+        )
+        if podcast:
+            out.append(
+                f'<enclosure url="https://site{index}.example/{number}.mp3" type="audio/mpeg"'
+                f' length="{rng.randint(5_000_000, 90_000_000)}"/>'
+                f"<itunes:duration>{rng.randint(600, 5400)}</itunes:duration>"
+            )
+        out.append("</item>")
+    out.append("</channel></rss>")
+    return "\n".join(out).encode()
+
+
+def corpus(count: int, seed: int = 5) -> Path:
+    folder = WORK / f"aggregate-feeds-{count}-{seed}"
+    if (folder / "done").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rng = random.Random(seed)
+    for index in range(count):
+        (folder / f"{index}.xml").write_bytes(make_feed(index, rng))
+    (folder / "done").write_text("ok")
+    return folder
+
+
+# -- the feed server (its own process) ------------------------------------------------
+
+
+def serve(folder: Path, port: int) -> None:
+    from aiohttp import web
+
+    bodies = {p.stem: p.read_bytes() for p in folder.glob("*.xml")}
+    etags = {name: f'"{hash(body) & 0xFFFFFFFF:x}"' for name, body in bodies.items()}
+    rng = random.Random(7)
+
+    async def feed(request: web.Request) -> web.Response:
+        await asyncio.sleep(rng.uniform(0.020, 0.050))
+        name = request.match_info["name"]
+        if name not in bodies:
+            return web.Response(status=404)
+        if request.headers.get("If-None-Match") == etags[name]:
+            return web.Response(status=304, headers={"ETag": etags[name]})
+        return web.Response(
+            body=bodies[name],
+            content_type="application/rss+xml",
+            headers={"ETag": etags[name], "Last-Modified": "Mon, 02 Nov 2026 07:30:00 GMT"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/feeds/{name}.xml", feed)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        for host in range(1, HOSTS + 1):
+            await web.TCPSite(runner, f"127.0.0.{host}", port, backlog=1024).start()
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def feed_urls(count: int, port: int) -> list[str]:
+    return [f"http://127.0.0.{i % HOSTS + 1}:{port}/feeds/{i}.xml" for i in range(count)]
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """RSS of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            with open(f"/proc/{entry}/statm") as statm:
+                rss[int(entry)] = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo.extend(children.get(current, []))
+    return total
+
+
+def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]:
+    """Wall time, peak tree RSS (KiB) and stdout of one command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kib(proc.pid))
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - start
+    out, err = proc.communicate()
+    if proc.returncode not in (0,):
+        raise RuntimeError(f"{argv[:4]} exited {proc.returncode}: {err.decode()[-2000:]}")
+    return elapsed, peak, out.decode()
+
+
+READER_SCRIPT = """
+import sys
+from reader import make_reader
+db, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+reader = make_reader(db)
+if mode == "add":
+    for url in open(arg).read().split():
+        reader.add_feed(url)
+else:
+    reader.update_feeds(scheduled=False, workers=int(arg))
+    errors = sum(1 for f in reader.get_feeds() if f.last_exception)
+    entries = reader.get_entry_counts().total
+    print(f"{errors} errors {entries} entries")
+reader.close()
+"""
+
+FLOOR_SCRIPT = """
+import os, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from mediahub.aggregate.parse import parse_feed
+paths = sorted(Path(sys.argv[1]).glob("*.xml"))
+bodies = [p.read_bytes() for p in paths]
+with ProcessPoolExecutor(os.cpu_count()) as pool:
+    feeds = list(pool.map(parse_feed, bodies, [f"http://x/{p.name}" for p in paths]))
+print(sum(len(f.items) for f in feeds), "items")
+"""
+
+
+def main(argv: list[str]) -> str:
+    count = _option(argv, "--feeds", 100)
+    runs = _option(argv, "--runs", 5)
+    folder = corpus(count)
+    total_mb = sum(p.stat().st_size for p in folder.glob("*.xml")) / 1e6
+    work = WORK / f"aggregate-run-{count}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    # reader's vendored feedparser imports sgmllib, which it does not declare.
+    reader_py = peer_venv("reader", "reader", "sgmllib3k")
+    (work / "reader_run.py").write_text(READER_SCRIPT)
+    (work / "floor.py").write_text(FLOOR_SCRIPT)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.aggregate", "--serve", str(folder), str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        return _compare(count, runs, folder, total_mb, work, reader_py, port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _compare(
+    count: int, runs: int, folder: Path, total_mb: float, work: Path, reader_py: Path, port: int
+) -> str:
+    urls = feed_urls(count, port)
+    (work / "urls.txt").write_text("\n".join(urls))
+    mediahub = [sys.executable, "-m", "mediahub"]
+    # mediahub template hub: follows the feeds, has fetched nothing.
+    template = work / "hub-template"
+    template.mkdir()
+    (template / "mediahub.toml").write_text(
+        '[site]\ntitle = "Bench"\nurl = "http://127.0.0.1:8000"\ndescription = "d"\n'
+        'author = "a"\n\n[aggregate]\nallow_networks = ["127.0.0.0/8"]\ntimeout = 300\n'
+    )
+    opml = "".join(f'<outline type="rss" text="f" xmlUrl="{u}"/>' for u in urls)
+    (work / "feeds.opml").write_text(f'<opml version="2.0"><body>{opml}</body></opml>')
+    subprocess.run(
+        [*mediahub, "--root", str(template), "sources", "import", str(work / "feeds.opml")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    reader_template = work / "reader-template.sqlite"
+    subprocess.run(
+        [
+            str(reader_py),
+            str(work / "reader_run.py"),
+            str(reader_template),
+            "add",
+            str(work / "urls.txt"),
+        ],
+        check=True,
+    )
+
+    def mediahub_cold(tag: str) -> tuple[float, int, str]:
+        hub = work / f"hub-{tag}"
+        shutil.rmtree(hub, ignore_errors=True)
+        shutil.copytree(template, hub)
+        return measured([*mediahub, "--root", str(hub), "aggregate", "--all", "--json"])
+
+    def mediahub_warm(tag: str) -> tuple[float, int, str]:
+        return measured([*mediahub, "--root", str(work / f"hub-{tag}"), "aggregate", "--all"])
+
+    def reader_cold(tag: str, workers: int) -> tuple[float, int, str]:
+        db = work / f"reader-{tag}.sqlite"
+        shutil.copy(reader_template, db)
+        return measured(
+            [str(reader_py), str(work / "reader_run.py"), str(db), "update", str(workers)]
+        )
+
+    def reader_warm(tag: str, workers: int) -> tuple[float, int, str]:
+        db = work / f"reader-{tag}.sqlite"
+        return measured(
+            [str(reader_py), str(work / "reader_run.py"), str(db), "update", str(workers)]
+        )
+
+    # reader's best worker count, from one cold run each.
+    calibration = {w: reader_cold("cal", w)[0] for w in (1, 4, 16)}
+    best = min(calibration, key=lambda w: calibration[w])
+    print(f"reader calibration: {calibration}, best workers={best}", file=sys.stderr)
+
+    floor_times: list[float] = []
+    cold_a: list[float] = []
+    cold_b: list[float] = []
+    warm_a: list[float] = []
+    warm_b: list[float] = []
+    rss_a = rss_b = 0
+    first_report = ""
+    reader_report = ""
+    for run in range(runs + 1):  # run 0 is the warm-up
+        ta, ra, out_a = mediahub_cold(str(run))
+        tb, rb, out_b = reader_cold(str(run), best)
+        tf, _, _ = measured([sys.executable, str(work / "floor.py"), str(folder)])
+        wa, _, _ = mediahub_warm(str(run))
+        wb, _, _ = reader_warm(str(run), best)
+        print(
+            f"run {run}: cold {ta:.2f}/{tb:.2f} s, floor {tf:.2f} s, warm {wa:.2f}/{wb:.2f} s",
+            file=sys.stderr,
+        )
+        if run == 0:
+            first_report, reader_report = out_a, out_b
+            continue
+        cold_a.append(ta)
+        cold_b.append(tb)
+        warm_a.append(wa)
+        warm_b.append(wb)
+        floor_times.append(tf)
+        rss_a, rss_b = max(rss_a, ra), max(rss_b, rb)
+
+    report = json.loads(first_report)
+    cold = Comparison("cold cycle", "mediahub", f"reader (workers={best})", cold_a, cold_b)
+    warm = Comparison("warm cycle (all 304)", "mediahub", "reader", warm_a, warm_b)
+    floor_ratio = statistics.median(a / f for a, f in zip(cold_a, floor_times, strict=True))
+    lines = [
+        f"## aggregate ({count} feeds)",
+        "",
+        f"{machine()}. {count} generated feeds, {total_mb:.1f} MB in all, served from "
+        f"{HOSTS} loopback addresses with 20-50 ms latency; {runs} counted runs each after a "
+        f"warm-up, alternating. reader {best} worker(s) (calibration, one cold run each: "
+        + ", ".join(f"{w}: {t:.1f} s" for w, t in calibration.items())
+        + ").",
+        "",
+        f"mediahub's first cold cycle: {report['fetched']} fetched, {report['new_items']} new "
+        f"items, {report['errors']} errors; reader: {reader_report.strip()}.",
+        "",
+        "| workload | mediahub | peer | mediahub faster by |",
+        "|---|---|---|---|",
+        cold.row(),
+        warm.row(),
+        f"| cold vs parse floor | mediahub {statistics.median(cold_a):.3f} s | floor "
+        f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** |",
+        f"| peak RSS (process tree) | mediahub {rss_a / 1024:.0f} MB | reader "
+        f"{rss_b / 1024:.0f} MB | |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--serve":
+    serve(Path(sys.argv[2]), int(sys.argv[3]))
