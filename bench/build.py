@@ -122,10 +122,13 @@ def make_workload(root: Path, count: int) -> tuple[Path, Path]:
     tiny_mp3(audio)
     (hub / "mediahub.toml").write_text(
         '[site]\ntitle = "Bench Hub"\nurl = "https://bench.example.org"\n'
-        'description = "A generated hub."\nauthor = "Bench"\n'
+        'description = "A generated hub."\nauthor = "Bench"\nimage = "cover.jpg"\n'
         '[podcast]\nguid = "11111111-2222-5333-8444-555555555555"\n',
         encoding="utf-8",
     )
+    from mediahub.artwork import placeholder_cover
+
+    placeholder_cover(hub / "cover.jpg", "Bench Hub")
     start = datetime(2018, 1, 1, 8, 0)
     for index in range(count):
         when = start + timedelta(hours=17 * index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mediahub.artwork import placeholder_cover
 from mediahub.config import CONFIG_NAME
 from mediahub.errors import ConfigError
 
@@ -21,7 +22,7 @@ description = "A new podcast and blog published with mediahub."
 language = "en"
 author = "Your Name"
 # email = "you@example.org"        # shown to directories as the feed's owner
-# image = "cover.jpg"              # square JPEG/PNG, 1400-3000 px, relative to this file
+image = "cover.jpg"                # square JPEG/PNG, 1400-3000 px: replace the generated one
 category = "Society & Culture"     # from Apple's category list, exact case
 # subcategory = "Documentary"
 explicit = false
@@ -42,6 +43,10 @@ def init_hub(folder: Path, title: str) -> list[Path]:
     quoted = '"' + title.replace("\\", "\\\\").replace('"', '\\"') + '"'
     config.write_text(_CONFIG.format(title=quoted), encoding="utf-8")
     created = [config]
+    cover = folder / "cover.jpg"
+    if not cover.exists():
+        placeholder_cover(cover, title)
+        created.append(cover)
     for name in ("episodes", "posts"):
         sub = folder / name
         sub.mkdir(exist_ok=True)

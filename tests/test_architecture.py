@@ -19,7 +19,7 @@ HOMES = {
     "yaml": ("content.py",),
     "markdown_it": ("content.py",),
     "nh3": ("aggregate/sanitize.py",),
-    "PIL": ("publish/check_files.py",),
+    "PIL": ("artwork.py",),
 }
 # the aiohttp *client* lives in one place; the server side lives in serve/
 AIOHTTP_ALLOWED = ("serve/", "aggregate/fetch.py", "cli/server.py")

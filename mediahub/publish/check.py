@@ -18,6 +18,7 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mediahub.artwork import artwork_problem
 from mediahub.errors import MediahubError
 from mediahub.model import CheckResult
 from mediahub.publish.apple_categories import CATEGORIES, suggest
@@ -26,7 +27,6 @@ from mediahub.publish.check_files import (
     LocalFiles,
     Resolver,
     Resource,
-    artwork_problem,
     chapters_problem,
     transcript_problem,
 )

@@ -9,7 +9,6 @@ JSON chapters and transcripts and say in one line what is wrong.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -17,8 +16,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
-
-from PIL import Image, UnidentifiedImageError
 
 # Bodies read for checking are bounded: artwork, chapters and transcripts only.
 MAX_BODY = 20 * 1024 * 1024
@@ -94,25 +91,7 @@ class LocalFiles:
         return str(rel)
 
 
-# -- artwork -----------------------------------------------------------------
-
-
-def artwork_problem(body: bytes) -> str | None:
-    """Why an image is not podcast artwork (square JPEG/PNG, RGB, 1400-3000 px), or None."""
-    try:
-        with Image.open(io.BytesIO(body)) as image:
-            kind, mode, (width, height) = image.format, image.mode, image.size
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        return f"is not a readable image ({exc})"
-    if kind not in ("JPEG", "PNG"):
-        return f"is {kind}, not JPEG or PNG"
-    if mode != "RGB":
-        return f"has colour mode {mode}, not RGB"
-    if width != height:
-        return f"is {width}x{height} px, not square"
-    if not 1400 <= width <= 3000:
-        return f"is {width}x{height} px, outside 1400-3000 px"
-    return None
+# -- artwork: checked in mediahub.artwork (Pillow's home) ----------------------
 
 
 # -- JSON chapters -------------------------------------------------------------
