@@ -268,3 +268,34 @@ def test_run_picks_only_due_sources(store: Store) -> None:
         assert run(store, SETTINGS, NOW + timedelta(minutes=1)).outcomes == ()
         forced = run(store, SETTINGS, NOW + timedelta(minutes=1), force_all=True)
         assert [o.kind for o in forced.outcomes] == ["unchanged"]
+
+
+def test_duplicate_guids_undated_items_and_json_feed_over_http(store: Store) -> None:
+    dupes = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Dupes</title>'
+        b"<item><guid>same</guid><title>First</title></item>"
+        b"<item><guid>same</guid><title>Second</title></item>"
+        b"<item><title>No guid, no date</title><link>https://x.example/n</link></item>"
+        b"</channel></rss>"
+    )
+    json_feed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": ['
+        b'{"id": "1", "content_text": "one", "date_published": "2026-11-01T10:00:00Z"},'
+        b'{"id": "2", "content_html": "<p>two</p>"}]}'
+    )
+
+    async def rss_handler(request: web.Request) -> web.Response:
+        return web.Response(body=dupes, content_type="application/rss+xml")
+
+    async def json_handler(request: web.Request) -> web.Response:
+        return web.Response(body=json_feed, content_type="application/feed+json")
+
+    app = web.Application()
+    app.router.add_get("/dupes", rss_handler)
+    app.router.add_get("/json", json_handler)
+    with serving_in_thread(app) as base:
+        report = cycle(store, base, {"/dupes": "t", "/json": "t"})
+    got = {o.url.rsplit("/", 1)[1]: o.new_items for o in report.outcomes}
+    assert got == {"dupes": 3, "json": 2}, report
+    (json_state,) = [s for s in store.list_sources() if s.source.url.endswith("/json")]
+    assert json_state.feed_title == "J"

@@ -127,10 +127,22 @@ def run(
     progress: Callable[[Outcome, int, int], None] | None = None,
 ) -> CycleReport:
     """Run one cycle over the due sources (all with ``force_all``) and return its report."""
+    return asyncio.run(cycle_once(store, settings, now, force_all=force_all, progress=progress))
+
+
+async def cycle_once(
+    store: CycleStore,
+    settings: CycleSettings,
+    now: datetime,
+    *,
+    force_all: bool = False,
+    progress: Callable[[Outcome, int, int], None] | None = None,
+) -> CycleReport:
+    """The same cycle on a running event loop (for a long-lived scheduler such as serve's)."""
     sources = store.list_sources() if force_all else store.due_sources(now)
     if force_all:
         sources = [s for s in sources if not s.gone]
-    return asyncio.run(Cycle(store, settings, now, progress=progress).run(sources))
+    return await Cycle(store, settings, now, progress=progress).run(sources)
 
 
 class Cycle:
