@@ -136,3 +136,17 @@ def test_a_bad_sources_block_names_its_line(hub: Path) -> None:
     assert result.code == 2
     assert "mediahub.toml:" in result.err and "sources.url" in result.err
     assert "ftp://old.example/feed" in result.err
+
+
+def test_bad_aggregate_settings_name_the_key(hub: Path) -> None:
+    with (hub / "mediahub.toml").open("a", encoding="utf-8") as file:
+        file.write('\n[aggregate]\nallow_networks = ["not-a-network"]\n')
+    result = run_cli("aggregate", cwd=hub)
+    assert result.code == 2
+    assert "aggregate.allow_networks" in result.err and "not-a-network" in result.err
+    text = (hub / "mediahub.toml").read_text(encoding="utf-8")
+    (hub / "mediahub.toml").write_text(
+        text.replace('["not-a-network"]', "[]\nper_host = 0"), encoding="utf-8"
+    )
+    result = run_cli("aggregate", cwd=hub)
+    assert result.code == 2 and "aggregate.per_host" in result.err and "out of range" in result.err
