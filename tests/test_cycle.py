@@ -162,8 +162,10 @@ def test_429_retry_after_and_error_backoff(store: Store) -> None:
 
 
 def test_thirty_days_of_failure_pauses_the_source(store: Store) -> None:
+    fixed = False
+
     async def broken(request: web.Request) -> web.Response:
-        return web.Response(status=500)
+        return web.Response(body=rss(("a", "One"))) if fixed else web.Response(status=500)
 
     app = web.Application()
     app.router.add_get("/feed", broken)
@@ -173,6 +175,11 @@ def test_thirty_days_of_failure_pauses_the_source(store: Store) -> None:
         (state,) = store.list_sources()
         assert state.paused and state.error_count == 2
         assert store.due_sources(NOW + timedelta(days=60)) == []
+        # Fixed at last: a forced cycle (what 'sources resume' leads to) clears the flag.
+        fixed = True
+        cycle(store, base, {}, now=NOW + timedelta(days=32))
+        (state,) = store.list_sources()
+        assert not state.paused and state.error_count == 0 and state.first_error is None
 
 
 def test_one_bad_source_does_not_stop_the_others(store: Store) -> None:

@@ -221,7 +221,14 @@ class Cycle:
     async def _handle(self, state: SourceState, resp: Response) -> tuple[SourceState, Outcome]:
         url = state.source.url
         state = self._track_redirect(state, resp)
-        ok = replace(state, last_fetched=self.now, error_count=0, first_error=None, last_error=None)
+        ok = replace(
+            state,
+            last_fetched=self.now,
+            error_count=0,
+            first_error=None,
+            last_error=None,
+            paused=False,
+        )
         if resp.status == 410:
             gone = replace(
                 state,
