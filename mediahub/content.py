@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import webvtt
 import yaml
-from markdown_it import MarkdownIt
+from cmarkgfm import github_flavored_markdown_to_html
+from cmarkgfm.cmark import Options
 
 from mediahub.catalog.chapters import read_json_chapters
 from mediahub.catalog.scan import audio_info
@@ -28,6 +29,7 @@ from mediahub.config import Config
 from mediahub.errors import ContentError, MediahubError
 from mediahub.files import write_text_atomic
 from mediahub.model import AudioInfo, Cue, Episode, Post, Soundbite
+from mediahub.parallel import default_workers, fork_map
 from mediahub.store import Store
 
 EPISODE_FILE = "episode.md"
@@ -37,7 +39,9 @@ EXTRA_TRANSCRIPTS = (("transcript.srt", "application/x-subrip"), ("transcript.ht
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
 # libyaml's safe loader when PyYAML was built with it: the same result, many times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_markdown = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable("table")
+# Raw HTML is the author's own and kept; "smart" gives typographic quotes and dashes.
+# GitHub's tag filter still neutralises <script>, <iframe>, <style> and the like.
+_MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_SMART
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,8 @@ def read_document(path: Path) -> Document:
 
 
 def render_markdown(text: str) -> str:
-    return str(_markdown.render(text))
+    """CommonMark + GitHub's tables, strikethrough and autolinks, via the C library."""
+    return str(github_flavored_markdown_to_html(text, options=_MARKDOWN_OPTIONS))
 
 
 class _Fields:
@@ -323,8 +328,12 @@ def _soundbites(fields: _Fields, duration: float) -> tuple[Soundbite, ...]:
     for index, item in enumerate(raw, start=1):
         start = item.get("start") if isinstance(item, dict) else None
         length = item.get("duration") if isinstance(item, dict) else None
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, length)):
-            raise fields.error("soundbites", f"entry {index} needs a numeric start and duration", fix)
+        if not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, length)
+        ):
+            raise fields.error(
+                "soundbites", f"entry {index} needs a numeric start and duration", fix
+            )
         assert isinstance(start, (int, float)) and isinstance(length, (int, float))
         if start < 0 or length <= 0 or start + length > duration + 0.5:
             raise fields.error(
@@ -353,33 +362,18 @@ def read_all(config: Config, store: Store) -> Content:
     """Every episode and post of the hub, plus every problem found on the way.
 
     A file whose fingerprint (size and mtime of everything it is made of) is
-    unchanged since the last read comes from the store's cache, not from disk.
+    unchanged since the last read comes from the store's cache; the others are
+    parsed, by one process per core when there are many.
     """
-    tz = ZoneInfo(config.timezone)
     cache = store.cached_content()
-    fresh: list[tuple[str, str, object]] = []
-    fingerprints: dict[Path, str] = {}
-    episodes: list[Episode] = []
-    posts: list[Post] = []
     problems: list[MediahubError] = []
-
-    def reader(path: Path) -> AudioInfo:
-        return audio_info(store, path)
-
-    def load(source: Path, fingerprint: str, parse: Callable[[], object]) -> object:
-        fingerprints[source] = fingerprint
-        hit = cache.get(str(source))
-        if hit is not None and hit[0] == fingerprint:
-            return hit[1]
-        parsed = parse()
-        fresh.append((str(source), fingerprint, parsed))
-        return parsed
-
+    jobs: list[tuple[str, Path, str]] = []  # (kind, source, fingerprint)
     if config.paths.episodes.is_dir():
         for folder in sorted(p for p in config.paths.episodes.iterdir() if p.is_dir()):
             if folder.name.startswith((".", "_")):
                 continue
-            if not (folder / EPISODE_FILE).is_file():
+            files = sorted(folder.iterdir())
+            if folder / EPISODE_FILE not in files:
                 problems.append(
                     ContentError(
                         str(folder),
@@ -388,31 +382,70 @@ def read_all(config: Config, store: Store) -> Content:
                     )
                 )
                 continue
-            try:
-                episode = load(
-                    folder,
-                    _fingerprint(config.timezone, *sorted(folder.iterdir())),
-                    lambda folder=folder: read_episode(folder, tz, reader),  # type: ignore[misc]
-                )
-                assert isinstance(episode, Episode)
-                episodes.append(episode)
-            except MediahubError as exc:
-                problems.append(exc)
+            jobs.append(("episode", folder, _fingerprint(config.timezone, *files)))
     if config.paths.posts.is_dir():
         for path in sorted(config.paths.posts.rglob("*.md")):
-            try:
-                post = load(
-                    path,
-                    _fingerprint(config.timezone, path),
-                    lambda path=path: read_post(path, tz),  # type: ignore[misc]
-                )
-                assert isinstance(post, Post)
-                posts.append(post)
-            except MediahubError as exc:
-                problems.append(exc)
+            jobs.append(("post", path, _fingerprint(config.timezone, path)))
+
+    parsed: dict[Path, object] = {}
+    missing = []
+    for kind, source, fingerprint in jobs:
+        hit = cache.get(str(source))
+        if hit is not None and hit[0] == fingerprint:
+            parsed[source] = hit[1]
+        else:
+            missing.append((kind, source, fingerprint))
+    workers = default_workers(len(missing))
+    if workers > 1:
+        shares = fork_map(lambda share: _parse_share(config, None, share), missing, workers)
+        results = [result for share in shares for result in share]
+    else:
+        results = _parse_share(config, store, missing)
+    fresh: list[tuple[str, str, object]] = []
+    for source, fingerprint, outcome in results:
+        if isinstance(outcome, MediahubError):
+            problems.append(outcome)
+        else:
+            parsed[source] = outcome
+            fresh.append((str(source), fingerprint, outcome))
+
+    episodes = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Episode)]
+    posts = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Post)]
+    problems.sort(key=lambda e: e.where)
     problems.extend(_duplicate_slugs(posts))
-    store.save_content(fresh, keep={str(p) for p in fingerprints})
+    store.save_content(fresh, keep={str(s) for _, s, _ in jobs})
+    fingerprints = {source: fingerprint for _, source, fingerprint in jobs}
     return Content(episodes=episodes, posts=posts, problems=problems, fingerprints=fingerprints)
+
+
+def _parse_share(
+    config: Config, store: Store | None, jobs: list[tuple[str, Path, str]]
+) -> list[tuple[Path, str, object]]:
+    """Parse some episodes and posts; each outcome is the parsed entry or its error.
+
+    In a forked worker ``store`` is None and the worker opens its own connection:
+    a SQLite connection must not be shared across a fork.
+    """
+    tz = ZoneInfo(config.timezone)
+    own = store if store is not None else Store(config.paths.database)
+
+    def reader(path: Path) -> AudioInfo:
+        return audio_info(own, path)
+
+    results: list[tuple[Path, str, object]] = []
+    try:
+        for kind, source, fingerprint in jobs:
+            try:
+                entry: object = (
+                    read_episode(source, tz, reader) if kind == "episode" else read_post(source, tz)
+                )
+            except MediahubError as exc:
+                entry = exc
+            results.append((source, fingerprint, entry))
+    finally:
+        if store is None:
+            own.close()
+    return results
 
 
 def _fingerprint(*parts: object) -> str:

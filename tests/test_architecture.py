@@ -14,10 +14,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mediahub"
 HOMES = {
     "mutagen": ("catalog/tags.py",),
     "feedparser": ("aggregate/parse.py",),
+    "feedparser_rs": ("aggregate/fastparse.py",),
     "sqlite3": ("store/",),
     "jinja2": ("publish/",),
     "yaml": ("content.py",),
-    "markdown_it": ("content.py",),
+    "cmarkgfm": ("content.py",),
     "nh3": ("aggregate/sanitize.py",),
     "PIL": ("artwork.py",),
 }

@@ -10,15 +10,14 @@ file not yet there.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mediahub.errors import MediahubError
 from mediahub.files import link_or_copy_atomic, same_file_content, write_bytes_atomic
+from mediahub.parallel import default_workers, fork_map
 
 
 class OutputError(MediahubError):
@@ -37,28 +36,10 @@ class WriteStats:
     rendered: int = 0
 
 
-def default_workers(renders: int) -> int:
-    """Processes for rendering: one per core for big builds, none extra for small ones.
-
-    Forking is skipped when other threads run (the server builds in a thread), since
-    a fork copies their locks but not the threads; MEDIAHUB_WORKERS overrides.
-    """
-    configured = os.environ.get("MEDIAHUB_WORKERS")
-    if configured and configured.isdigit():
-        return max(1, int(configured))
-    if renders < 64 or threading.active_count() > 1 or os.name != "posix":
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-# The writer whose plan the forked workers render (set only while a pool runs).
-_ACTIVE: Writer | None = None
-
-
-def _render_share(rels: list[str]) -> tuple[tuple[int, int, int], MediahubError | None]:
+def _render_share(
+    writer: Writer, rels: list[str]
+) -> tuple[tuple[int, int, int], MediahubError | None]:
     """In a worker: render and write a share of the outputs; return counts and any error."""
-    writer = _ACTIVE
-    assert writer is not None
     stats = WriteStats()
     try:
         for rel in rels:
@@ -147,19 +128,12 @@ class Writer:
 
     def _commit_forked(self, todo: list[str], workers: int, stats: WriteStats) -> set[str]:
         """Render and write ``todo`` in forked workers that inherit this plan."""
-        global _ACTIVE
         for rel in todo:  # create folders once, here, instead of racing in the workers
             parent = (self.output / rel).parent
             if parent not in self._made_dirs:
                 parent.mkdir(parents=True, exist_ok=True)
                 self._made_dirs.add(parent)
-        _ACTIVE = self
-        try:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(workers) as pool:
-                results = pool.map(_render_share, [todo[i::workers] for i in range(workers)])
-        finally:
-            _ACTIVE = None
+        results = fork_map(lambda share: _render_share(self, share), todo, workers)
         for counts, error in results:
             stats.written += counts[0]
             stats.unchanged += counts[1]

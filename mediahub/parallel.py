@@ -1,0 +1,47 @@
+"""Work shared among forked processes, one per core, for the CPU-bound parts of a build.
+
+Forking inherits everything already in memory (the build plan, the template
+environment), so nothing but results crosses a process boundary. It is skipped
+when other threads run (the server builds in a thread: a fork would copy their
+locks but not the threads) and for small jobs; MEDIAHUB_WORKERS overrides.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# The function the forked workers run (set only while a pool runs).
+_TASK: Callable[[Any], Any] | None = None
+
+
+def default_workers(tasks: int, minimum: int = 64) -> int:
+    configured = os.environ.get("MEDIAHUB_WORKERS", "")
+    if configured.isdigit():
+        return max(1, int(configured))
+    if tasks < minimum or threading.active_count() > 1 or os.name != "posix":
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _run(share: Any) -> Any:
+    assert _TASK is not None
+    return _TASK(share)
+
+
+def fork_map(task: Callable[[list[T]], R], items: Sequence[T], workers: int) -> list[R]:
+    """``task`` applied to ``workers`` interleaved shares of ``items``, in forked processes."""
+    global _TASK
+    shares = [list(items[i::workers]) for i in range(workers)]
+    _TASK = task
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_run, shares)
+    finally:
+        _TASK = None
