@@ -62,8 +62,8 @@ def ffprobe_chapters(path: Path) -> list[tuple[float, str]]:
     return [(float(c["start_time"]), c.get("tags", {}).get("title", "")) for c in chapters]
 
 
-def make_jpeg(path: Path) -> Path:
-    """A real 32x32 JPEG, made by ffmpeg."""
+def make_jpeg(path: Path, side: int = 32) -> Path:
+    """A real square JPEG, made by ffmpeg (1400 px and up passes the feed's artwork rules)."""
     tool = require_tool("ffmpeg")
     subprocess.run(
         [
@@ -74,7 +74,7 @@ def make_jpeg(path: Path) -> Path:
             "-f",
             "lavfi",
             "-i",
-            "color=c=teal:s=32x32",
+            f"color=c=teal:s={side}x{side}",
             "-frames:v",
             "1",
             str(path),

@@ -76,7 +76,7 @@ def test_add_build_and_gpodder_downloads_it(hub: Path, tmp_path: Path) -> None:
         "WEBVTT\n\n00:00:00.000 --> 00:00:03.000\n<v Maya>Welcome back.\n", encoding="utf-8"
     )
     (studio / "notes.md").write_text("We talk about **feedback**.\n", encoding="utf-8")
-    cover = make_jpeg(studio / "cover.jpg")
+    cover = make_jpeg(studio / "cover.jpg", side=1400)
     result = run_cli(
         "episode", "add", str(audio), "--title", "Asking for feedback",
         "--summary", "How to ask for feedback, and why it is hard.",

@@ -7,11 +7,10 @@ problem in the result, never the end of the scan.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediahub.catalog import tags
@@ -24,7 +23,7 @@ log = logging.getLogger(__name__)
 # Rows are written in batches: one transaction per file would dominate a first scan.
 _BATCH = 256
 
-Progress = Callable[[int, int, Path], None]
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +38,7 @@ class ScanResult:
 
 def read_file(path: Path) -> AudioInfo:
     """Everything tags.read finds plus the file's SHA-256."""
-    info = tags.read(path)
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    except OSError as exc:
-        raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the file") from None
-    return replace(info, sha256=digest.hexdigest())
+    return tags.read(path, sha256=True)
 
 
 def audio_info(store: Store, path: Path) -> AudioInfo:
@@ -64,23 +55,33 @@ def audio_info(store: Store, path: Path) -> AudioInfo:
     return info
 
 
-def audio_files(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
-    """Audio files under ``root`` with their stat, skipping hidden folders; sorted per folder."""
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
+def audio_files(root: Path) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every audio file under ``root``, hidden folders skipped.
+
+    Plain strings, not Path objects: on an unchanged rescan building Paths would
+    cost more than everything else together.
+    """
+    found: list[tuple[str, int, int]] = []
+    folders = [str(root)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
             continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from audio_files(Path(entry.path))
-        elif os.path.splitext(entry.name)[1].lower() in AUDIO_SUFFIXES:
-            try:
-                yield Path(entry.path), entry.stat()
-            except OSError:
-                # A dangling link or a file removed mid-scan: let read() name the problem.
-                yield Path(entry.path), os.stat_result((0,) * 10)
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+            elif name[name.rfind(".") :].lower() in AUDIO_SUFFIXES:
+                try:
+                    stat = entry.stat()
+                    found.append((entry.path, stat.st_size, stat.st_mtime_ns))
+                except OSError:
+                    # A dangling link or a file removed mid-scan: let read() name the problem.
+                    found.append((entry.path, -1, -1))
+    return found
 
 
 def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) -> ScanResult:
@@ -90,20 +91,20 @@ def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) 
     read is logged, one line per file.
     """
     stamps = store.media_stamps()
-    found = [item for root in roots for item in audio_files(root)]
+    found = sorted(item for root in roots for item in audio_files(root))
     seen: set[str] = set()
     pending: list[AudioInfo] = []
     problems: list[MediahubError] = []
     read = unchanged = 0
-    for done, (path, stat) in enumerate(found, start=1):
-        key = str(path)
+    total = len(found)
+    for done, (key, size, mtime_ns) in enumerate(found, start=1):
         seen.add(key)
         if progress is not None:
-            progress(done, len(found), path)
-        stamp = stamps.get(key)
-        if stamp is not None and stamp == (stat.st_size, stat.st_mtime_ns, False):
+            progress(done, total, key)
+        if stamps.get(key) == (size, mtime_ns, 0):
             unchanged += 1
             continue
+        path = Path(key)
         try:
             pending.append(read_file(path))
         except MediahubError as exc:

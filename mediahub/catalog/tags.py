@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import mutagen
 from mutagen import id3
+from mutagen.aiff import AIFF
 from mutagen.flac import FLAC, Picture
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
@@ -48,6 +51,10 @@ _FORMATS: dict[type, tuple[str, str]] = {
     WAVE: ("audio/wav", "pcm"),
 }
 
+# What mutagen.File may guess: our formats, plus AIFF so it can be refused by name.
+# A short list also spares mutagen scoring every format it knows for every file.
+_KINDS = [*_FORMATS, AIFF]
+
 AUDIO_SUFFIXES = frozenset(
     {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav"}
 )
@@ -71,39 +78,44 @@ def _converted(path: Path, action: str) -> Iterator[None]:
         raise AudioError(str(path), f"cannot be {action}: {detail}", _REEXPORT) from None
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, handle: BinaryIO | None = None) -> Any:
+    """mutagen's object for ``path`` (read through ``handle`` when given), or an AudioError."""
     try:
-        stat = path.stat()
+        size = os.fstat(handle.fileno()).st_size if handle else path.stat().st_size
     except OSError as exc:
         raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the path") from None
-    if stat.st_size == 0:
+    if size == 0:
         raise AudioError(str(path), "is empty (0 bytes)", "export the audio again")
     with _converted(path, "read as audio"):
-        audio = mutagen.File(path)
+        audio = mutagen.File(handle or path, options=_KINDS)
     if audio is None:
         raise AudioError(str(path), "is not a recognised audio format", _REEXPORT)
     if not isinstance(audio, tuple(_FORMATS)):
         kind = type(audio).__name__
         raise AudioError(str(path), f"is {kind} audio, which podcast apps do not play", _REEXPORT)
     if isinstance(audio, MP3):
-        _check_id3_frames(path)
+        if handle is None:
+            with path.open("rb") as fresh:
+                _check_id3_frames(path, fresh)
+        else:
+            handle.seek(0)
+            _check_id3_frames(path, handle)
     return audio
 
 
-def _check_id3_frames(path: Path) -> None:
+def _check_id3_frames(path: Path, handle: BinaryIO) -> None:
     """Refuse an ID3v2 tag whose frames claim more bytes than the tag holds.
 
     mutagen quietly folds such a tag into one garbage frame; a damaged tag is
     worth saying so rather than cataloguing nonsense.
     """
-    with path.open("rb") as handle:
-        header = handle.read(10)
-        if len(header) < 10 or header[:3] != b"ID3" or header[3] not in (2, 3, 4):
-            return
-        major, flags = header[3], header[5]
-        if flags & 0x80:  # unsynchronised: sizes are not comparable byte for byte
-            return
-        tag = handle.read(_syncsafe(header[6:10]))
+    header = handle.read(10)
+    if len(header) < 10 or header[:3] != b"ID3" or header[3] not in (2, 3, 4):
+        return
+    major, flags = header[3], header[5]
+    if flags & 0x80:  # unsynchronised: sizes are not comparable byte for byte
+        return
+    tag = handle.read(_syncsafe(header[6:10]))
     offset = 0
     if flags & 0x40 and major >= 3:
         extended = tag[:4]
@@ -137,10 +149,35 @@ def _syncsafe(raw: bytes) -> int:
     return value
 
 
-def read(path: Path) -> AudioInfo:
-    """Stream info and every tag of one audio file, the same shape for every format."""
-    audio = _open(path)
-    stat = path.stat()
+def read(path: Path, sha256: bool = False) -> AudioInfo:
+    """Stream info and every tag of one audio file, the same shape for every format.
+
+    The file is opened once: mutagen, the ID3 check and (with ``sha256``) the
+    hash all read through the same handle, which is most of a scan's cost.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the path") from None
+    with handle:
+        audio = _open(path, handle)
+        stat = os.fstat(handle.fileno())
+        digest = _sha256(path, handle) if sha256 else None
+    return _info(path, audio, stat, digest)
+
+
+def _sha256(path: Path, handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    try:
+        handle.seek(0)
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    except OSError as exc:
+        raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the file") from None
+    return digest.hexdigest()
+
+
+def _info(path: Path, audio: Any, stat: os.stat_result, digest: str | None) -> AudioInfo:
     mime, codec = _format_of(audio)
     with _converted(path, "read as audio"):
         length = float(getattr(audio.info, "length", 0.0) or 0.0)
@@ -176,6 +213,7 @@ def read(path: Path) -> AudioInfo:
         sample_rate=int(getattr(audio.info, "sample_rate", 0) or (48000 if codec == "opus" else 0)),
         channels=int(getattr(audio.info, "channels", 0) or 0),
         codec=codec,
+        sha256=digest,
         **values,
         **extra,
     )
@@ -215,11 +253,13 @@ def _clean(text: object) -> str | None:
 
 
 def _read_id3(tags: id3.ID3) -> tuple[dict[str, Any], dict[str, Any]]:
+    # One pass over the frames: tags.getall() walks them all on every call.
+    by_id: dict[str, list[Any]] = {}
+    for frame in tags.values():
+        by_id.setdefault(frame.FrameID, []).append(frame)
     values: dict[str, Any] = {}
     for field in FIELDS:
-        if field.id3 is None:
-            continue
-        frames = tags.getall(field.id3)
+        frames = by_id.get(field.id3) if field.id3 else None
         if not frames:
             continue
         frame = frames[0]
@@ -231,7 +271,7 @@ def _read_id3(tags: id3.ID3) -> tuple[dict[str, Any], dict[str, Any]]:
             values[field.name] = _clean(frame.text if field.kind == "lyrics" else frame.text[0])
         elif frame.text:
             values[field.name] = _clean(frame.text[0])
-    custom = [(f.desc, str(f.text[0])) for f in tags.getall("TXXX") if f.text]
+    custom = [(f.desc, str(f.text[0])) for f in by_id.get("TXXX", ()) if f.text]
     custom += [
         (key, str(frame))
         for key, frame in tags.items()
@@ -241,18 +281,18 @@ def _read_id3(tags: id3.ID3) -> tuple[dict[str, Any], dict[str, Any]]:
     return values, {
         "artwork": tuple(
             Artwork(f.mime or "image/jpeg", len(f.data), int(f.type), f.desc)
-            for f in tags.getall("APIC")
+            for f in by_id.get("APIC", ())
         ),
-        "chapters": _id3_chapters(tags),
+        "chapters": _id3_chapters(by_id) if "CHAP" in by_id else (),
         "custom": tuple(custom),
         "tag_format": "ID3v1" if version[0] == 1 else f"ID3v2.{version[1]}",
     }
 
 
-def _id3_chapters(tags: id3.ID3) -> tuple[Chapter, ...]:
-    by_id = {frame.element_id: frame for frame in tags.getall("CHAP")}
+def _id3_chapters(frames: dict[str, list[Any]]) -> tuple[Chapter, ...]:
+    by_id = {frame.element_id: frame for frame in frames.get("CHAP", ())}
     order: list[str] = []
-    for toc in tags.getall("CTOC"):
+    for toc in frames.get("CTOC", ()):
         if toc.flags & id3.CTOCFlags.TOP_LEVEL:
             order = [e for e in toc.child_element_ids if e in by_id]
     order += sorted((e for e in by_id if e not in order), key=lambda e: by_id[e].start_time)
@@ -424,9 +464,13 @@ _CHAPTER_KEY = re.compile(r"CHAPTER(\d{3})(NAME|URL)?", re.IGNORECASE)
 
 def _read_vorbis(audio: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     tags = audio.tags
+    # One pass over the comments: VComment.get() walks them all on every call.
+    by_key: dict[str, list[str]] = {}
+    for key, value in tags:
+        by_key.setdefault(key.upper(), []).append(value)
     values: dict[str, Any] = {}
     for field in FIELDS:
-        raw = tags.get(field.vorbis) if field.vorbis else None
+        raw = by_key.get(field.vorbis) if field.vorbis else None
         if not raw:
             continue
         if field.kind == "flag":
@@ -434,7 +478,7 @@ def _read_vorbis(audio: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         else:
             values[field.name] = _clean(raw[0])
     pictures: list[Picture] = list(getattr(audio, "pictures", ()))
-    for encoded in tags.get("METADATA_BLOCK_PICTURE", ()):
+    for encoded in by_key.get("METADATA_BLOCK_PICTURE", ()):
         try:
             pictures.append(Picture(base64.b64decode(encoded)))
         except (binascii.Error, mutagen.MutagenError, ValueError):
@@ -442,7 +486,7 @@ def _read_vorbis(audio: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     marks: dict[str, dict[str, str]] = {}
     custom: list[tuple[str, str]] = []
     for key, value in tags:
-        match = _CHAPTER_KEY.fullmatch(key)
+        match = _CHAPTER_KEY.fullmatch(key) if key[:7].upper() == "CHAPTER" else None
         if match:
             marks.setdefault(match.group(1), {})[(match.group(2) or "START").upper()] = value
         elif key.upper() not in VORBIS_KNOWN and key.upper() != "ENCODER":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -123,9 +124,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     roots = [config.paths.episodes]
     tty = sys.stderr.isatty()
 
-    def progress(done: int, total: int, path: Path) -> None:
-        if tty:
-            print(f"\rscanning {done}/{total} {path.name[:40]:<40}", end="", file=sys.stderr)
+    def progress(done: int, total: int, path: str) -> None:
+        if done == total or done % 25 == 0:
+            name = os.path.basename(path)[:40]
+            print(f"\rscanning {done}/{total} {name:<40}", end="", file=sys.stderr, flush=True)
 
     with Store(config.paths.database) as store:
         result = scan(store, roots, progress=progress if tty else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,16 @@ _COLUMNS = (
 )
 
 
+_META_FIELDS = tuple(f.name for f in fields(AudioInfo) if f.name != "path")
+_CHAPTER_FIELDS = tuple(f.name for f in fields(Chapter))
+_ARTWORK_FIELDS = tuple(f.name for f in fields(Artwork))
+
+
 def _row(info: AudioInfo) -> tuple[Any, ...]:
-    meta = asdict(info)
-    del meta["path"]
+    # By hand rather than dataclasses.asdict, which costs as much as reading the tags.
+    meta: dict[str, Any] = {name: getattr(info, name) for name in _META_FIELDS}
+    meta["chapters"] = [[getattr(c, n) for n in _CHAPTER_FIELDS] for c in info.chapters]
+    meta["artwork"] = [[getattr(a, n) for n in _ARTWORK_FIELDS] for a in info.artwork]
     return (
         str(info.path),
         info.size,
@@ -82,8 +89,8 @@ def _info(path: str, meta: str | None, row: tuple[Any, ...]) -> AudioInfo:
         keys += ("channels", "codec", "title", "artist", "album", "date", "genre")
         return AudioInfo(Path(path), **dict(zip(keys, row, strict=True)))
     data = json.loads(meta)
-    data["chapters"] = tuple(Chapter(**c) for c in data.get("chapters", ()))
-    data["artwork"] = tuple(Artwork(**a) for a in data.get("artwork", ()))
+    data["chapters"] = tuple(Chapter(*c) for c in data.get("chapters", ()))
+    data["artwork"] = tuple(Artwork(*a) for a in data.get("artwork", ()))
     data["custom"] = tuple(tuple(pair) for pair in data.get("custom", ()))
     return AudioInfo(path=Path(path), **data)
 
@@ -114,12 +121,10 @@ class MediaQueries(StoreBase):
                 (_row(info) for info in infos),
             )
 
-    def media_stamps(self) -> dict[str, tuple[int, int, bool]]:
-        """path -> (size, mtime_ns, gone) of every catalogued file: what a scan compares."""
-        return {
-            row[0]: (row[1], row[2], bool(row[3]))
-            for row in self._db.execute("SELECT path, size, mtime_ns, gone FROM media")
-        }
+    def media_stamps(self) -> dict[str, tuple[int, int, int]]:
+        """path -> (size, mtime_ns, gone 0/1) of every catalogued file: what a scan compares."""
+        rows = self._db.execute("SELECT path, size, mtime_ns, gone FROM media").fetchall()
+        return {path: (size, mtime_ns, gone) for path, size, mtime_ns, gone in rows}
 
     def mark_media_gone(self, paths: Iterable[str]) -> None:
         with self._transaction() as db:
