@@ -69,6 +69,7 @@ class AggregateConfig:
     max_body_mb: int = 15
     timeout: int = 60
     connect_timeout: int = 10
+    parse_timeout: int = 60
     floor_minutes: int = 15
     ceiling_hours: int = 24
 
@@ -101,15 +102,19 @@ def check_base_url(url: str, where: str) -> str:
 class _Table:
     """Typed reads from one TOML table, with errors that name key and line."""
 
-    def __init__(self, data: dict[str, Any], name: str, file: Path, text: str) -> None:
+    def __init__(
+        self, data: dict[str, Any], name: str, file: Path, text: str, index: int | None = None
+    ) -> None:
         self.data = data
         self.name = name
         self.file = file
         self.text = text
         self.used: set[str] = set()
+        # Which block of an array of tables ([[sources]]) this is, counted from 0.
+        self.index = index
 
     def where(self, key: str | None = None) -> str:
-        line = _line_of(self.text, self.name, key)
+        line = _line_of(self.text, self.name, key, self.index)
         dotted = f"{self.name}.{key}" if key and self.name else (key or f"[{self.name}]")
         return f"{self.file}:{line}: {dotted}" if line else f"{self.file}: {dotted}"
 
@@ -172,7 +177,7 @@ class _Table:
                 self.where(key), "must be a list of tables", f"write [[{self.name}.{key}]] blocks"
             )
         name = f"{self.name}.{key}" if self.name else key
-        return [_Table(dict(v), name, self.file, self.text) for v in value]
+        return [_Table(dict(v), name, self.file, self.text, n) for n, v in enumerate(value)]
 
     def check_unknown(self) -> None:
         for key in self.data:
@@ -204,17 +209,27 @@ def _example(kind_name: str) -> str:
         "a whole number": "10",
         "a table": "{ ... } or a [table] header",
         "a list": "[ ... ]",
+        "a list of [[sources]] tables": "... as [[sources]] blocks",
     }[kind_name]
 
 
-def _line_of(text: str, table: str, key: str | None) -> int | None:
-    """Line number of ``key`` inside ``[table]`` (or of the header itself)."""
+def _line_of(text: str, table: str, key: str | None, index: int | None = None) -> int | None:
+    """Line number of ``key`` inside ``[table]`` (or of the header itself).
+
+    With ``index``, inside the index-th ``[[table]]`` block of an array of tables.
+    """
     in_table = table == ""
+    blocks = -1
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        header = re.match(r"^\[(\[)?\s*([^\]]+?)\s*\]", stripped)
         if header:
-            in_table = header.group(1) == table
+            is_array = header.group(1) is not None
+            in_table = header.group(2) == table
+            if in_table and is_array:
+                blocks += 1
+            if index is not None:
+                in_table = in_table and is_array and blocks == index
             if in_table and key is None:
                 return number
             continue
@@ -340,7 +355,7 @@ def _podcast(table: _Table) -> PodcastSettings:
     for item in table.tables("funding"):
         funding.append(
             Link(
-                url=item.text_value("url", _REQUIRED),
+                url=_link(item, "url", _REQUIRED),
                 text=item.text_value("text", "Support the show"),
             )
         )
@@ -352,8 +367,8 @@ def _podcast(table: _Table) -> PodcastSettings:
                 name=item.text_value("name", _REQUIRED),
                 role=item.text_value("role", "host"),
                 group=item.text_value("group", "cast"),
-                href=item.text_value("href", None),
-                img=item.text_value("img", None),
+                href=_link(item, "href", None),
+                img=_link(item, "img", None),
             )
         )
         item.check_unknown()
@@ -371,7 +386,7 @@ def _podcast(table: _Table) -> PodcastSettings:
         update_frequency=table.text_value("update_frequency", None),
         update_rrule=table.text_value("update_rrule", None),
         license=table.text_value("license", None),
-        license_url=table.text_value("license_url", None),
+        license_url=_link(table, "license_url", None),
         location=table.text_value("location", None),
         location_geo=table.text_value("location_geo", None),
         location_osm=table.text_value("location_osm", None),
@@ -379,6 +394,20 @@ def _podcast(table: _Table) -> PodcastSettings:
     )
     table.check_unknown()
     return settings
+
+
+def _link(table: _Table, key: str, default: Any) -> Any:
+    """An http(s) URL the feed links to, kept exactly as written."""
+    value = table.text_value(key, default)
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                table.where(key),
+                f"{value!r} is not an http(s) URL",
+                'use e.g. "https://example.org"',
+            )
+    return value
 
 
 def _optional_url(table: _Table, key: str) -> str | None:
@@ -407,6 +436,7 @@ def _aggregate(table: _Table, entries: list[Any], root: Path) -> AggregateConfig
         max_body_mb=table.number("max_body_mb", 15, 1, 1024),
         timeout=table.number("timeout", 60, 1, 3600),
         connect_timeout=table.number("connect_timeout", 10, 1, 600),
+        parse_timeout=table.number("parse_timeout", 60, 1, 3600),
         floor_minutes=table.number("floor_minutes", 15, 1, 24 * 60),
         ceiling_hours=table.number("ceiling_hours", 24, 1, 24 * 30),
     )
@@ -418,19 +448,8 @@ def _aggregate(table: _Table, entries: list[Any], root: Path) -> AggregateConfig
     return settings
 
 
-class _Block(_Table):
-    """One [[sources]] block: its errors name the block's header line."""
-
-    def __init__(self, data: dict[str, Any], prefix: str, file: Path) -> None:
-        super().__init__(data, "", file, "")
-        self.prefix = prefix
-
-    def where(self, key: str | None = None) -> str:
-        return f"{self.prefix}.{key}" if key else self.prefix
-
-
 def _sources(entries: list[Any], file: Path, text: str) -> tuple[Source, ...]:
-    """The [[sources]] blocks, each checked; errors name the block's line."""
+    """The [[sources]] blocks, each checked; errors name the key's line in its block."""
     headers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[sources]]"]
     sources: list[Source] = []
     seen: set[str] = set()
@@ -439,7 +458,7 @@ def _sources(entries: list[Any], file: Path, text: str) -> tuple[Source, ...]:
         where = f"{file}:{line}: sources" if line else f"{file}: sources[{index + 1}]"
         if not isinstance(entry, dict):
             raise ConfigError(where, "must be a table", "write [[sources]] blocks with url = ...")
-        block = _Block(dict(entry), where, file)
+        block = _Table(dict(entry), "sources", file, text, index)
         url = str(block.text_value("url", _REQUIRED)).strip()
         scheme = urlsplit(url).scheme
         if scheme not in ("http", "https", "file") or (
