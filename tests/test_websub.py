@@ -17,7 +17,7 @@ from aiohttp import web
 from mediahub import config as config_module
 from mediahub.publish.site import build
 from mediahub.serve.jobs import PUBLISHER
-from mediahub.serve.server import STORE, ServerOptions, make_server
+from mediahub.serve.server import HUB, STORE, ServerOptions, make_server
 from mediahub.store import Store
 from tests.servers import ManualClock, running, wait_until
 from tests.test_jobs import DUE, START, schedule_episode
@@ -91,6 +91,10 @@ def test_a_subscriber_gets_the_signed_feed_when_an_episode_goes_live(hub: Path) 
                 lambda: bool(app[STORE].active_subscriptions(topic, clock())),
                 "the verified subscription",
             )
+            wait_until(
+                lambda: app[HUB].verifications == [("subscribe", callback, True)],
+                "the verification recorded as a success",
+            )
 
             clock.set(datetime(2027, 1, 2, 10, 0, tzinfo=UTC))
             wait_until(lambda: len(subscriber.pushes) == 1, "the push after publishing")
@@ -126,7 +130,10 @@ def test_an_unverified_callback_is_not_subscribed_and_bad_requests_are_refused(
                 "hub.callback": f"{sub_server.url}/callback",
             }
             assert post_form(server.url + "/websub", form) == 202
-            wait_until(lambda: len(refuser.checks) == 1, "the intent verification")
+            # Wait for the hub's verdict, not just the callback's answer being sent.
+            wait_until(lambda: len(app[HUB].verifications) == 1, "the verification's outcome")
+            assert len(refuser.checks) == 1
+            assert app[HUB].verifications == [("subscribe", form["hub.callback"], False)]
             assert app[STORE].active_subscriptions(topic, START) == []
             assert post_form(server.url + "/websub", {**form, "hub.topic": "http://x/"}) == 400
             assert post_form(server.url + "/websub", {**form, "hub.mode": "publish"}) == 400

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from mediahub.cli.common import EXIT_OK, load_config, print_json
-
-# The combined log format web servers write (and log analysers read).
-ACCESS_LOG_FORMAT = '%a - - %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"'
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -36,6 +32,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--no-watch", action="store_true", help="do not rebuild when content files change"
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (default 1; 0 = one per CPU core); the first one "
+        "also runs the background work",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     stats = sub.add_parser(
@@ -51,9 +54,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
+    import os
+    from dataclasses import replace
 
     from mediahub.errors import ConfigError
+    from mediahub.serve.run import bind, serve
     from mediahub.serve.server import ServerOptions, make_server
 
     config = load_config(args)
@@ -64,23 +69,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(str(public), "has no built site", "run 'mediahub build' first")
     host = args.host or config.serve.host
     port = args.port or config.serve.port
+    if args.workers < 0:
+        raise ConfigError(
+            "--workers", f"{args.workers} is not a number of processes", "use 0 or more"
+        )
+    workers = args.workers or os.cpu_count() or 1
     on = not args.static_only
     options = ServerOptions(
         jobs=on,
         stats=on,
         watch=on and config.serve.watch and not args.no_watch,
+        fast_path=True,
     )
-    web.run_app(
-        make_server(config, options),
-        host=host,
-        port=port,
-        access_log=logging.getLogger("aiohttp.access"),
-        access_log_format=ACCESS_LOG_FORMAT,
-        shutdown_timeout=10,
-        print=lambda _: print(
-            f"serving {public} on http://{host}:{port}/ (Ctrl-C stops)", flush=True
-        ),
-    )
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"{host}:{port}", f"cannot listen there: {exc.strerror}", "choose another --port"
+        ) from None
+
+    def app(index: int) -> Any:
+        # Background work runs once, in the first process; the others serve and count.
+        mine = options if index == 0 else replace(options, jobs=False, watch=False)
+        return make_server(config, mine)
+
+    def ready() -> None:
+        extra = f" with {workers} workers" if workers > 1 else ""
+        print(f"serving {public} on http://{host}:{port}/{extra} (Ctrl-C stops)", flush=True)
+
+    serve(app, sock, workers, ready)
     return EXIT_OK
 
 

@@ -7,20 +7,20 @@ may name, its exact type and how long it may be cached.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
+import re
 import stat
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.typedefs import Handler, LooseHeaders
 
 from mediahub.catalog.tags import AUDIO_SUFFIXES
+from mediahub.serve.prepared import Prepared, PreparedCache, choose_encoding
 from mediahub.serve.stats import DownloadCounter
 
 PUBLIC_DIR = web.AppKey("public_dir", Path)
@@ -96,7 +96,6 @@ _COMPRESSIBLE = frozenset(
 )
 _CORS = frozenset({".vtt", ".srt", ".json", ".xml", ".rss", ".atom"})
 _MEMORY_LIMIT = 2 * 1024 * 1024
-_CACHE_ENTRIES = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +104,8 @@ class ServeOptions:
 
     trusted_proxies: frozenset[str] = frozenset()
     dev: bool = False
+    # Record which request targets name which cached file, for the fast path.
+    fast_targets: bool = False
 
 
 OPTIONS = web.AppKey("options", ServeOptions)
@@ -142,39 +143,7 @@ def resolve_inside(root: Path, tail: str) -> Path | None:
     return resolved if resolved.is_relative_to(root) else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
-    """One small text file held in memory with its gzip form and validators."""
-
-    key: tuple[int, int, int]
-    etag: str
-    mtime: float
-    plain: bytes
-    gzipped: bytes | None
-
-
-class TextCache:
-    """Small text files (pages, feeds) kept in memory, re-read when their stat changes."""
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[Path, _Text] = OrderedDict()
-
-    def get(self, path: Path, st: os.stat_result) -> _Text:
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        entry = self._entries.get(path)
-        if entry is not None and entry.key == key:
-            self._entries.move_to_end(path)
-            return entry
-        plain = path.read_bytes()
-        packed = gzip.compress(plain, compresslevel=6, mtime=0) if len(plain) > 512 else None
-        entry = _Text(key, f"{st.st_mtime_ns:x}-{st.st_size:x}", st.st_mtime, plain, packed)
-        self._entries[path] = entry
-        if len(self._entries) > _CACHE_ENTRIES:
-            self._entries.popitem(last=False)
-        return entry
-
-
-TEXT_CACHE = web.AppKey("text_cache", TextCache)
+TEXT_CACHE = web.AppKey("text_cache", PreparedCache)
 
 
 def _not_modified(request: web.Request, etags: tuple[str, ...], mtime: float) -> bool:
@@ -189,29 +158,60 @@ def _not_modified(request: web.Request, etags: tuple[str, ...], mtime: float) ->
     return since is not None and int(mtime) <= since.timestamp()
 
 
-def _serve_text(request: web.Request, path: Path, st: os.stat_result) -> web.Response:
-    entry = request.app[TEXT_CACHE].get(path, st)
-    headers = {
+def _text_headers(path: Path) -> dict[str, str]:
+    headers: dict[str, str] = {
         hdrs.CONTENT_TYPE: content_type(path),
         hdrs.CACHE_CONTROL: cache_control(path),
-        hdrs.VARY: "Accept-Encoding",
-        hdrs.ACCEPT_RANGES: "bytes",
-        hdrs.LAST_MODIFIED: formatdate(entry.mtime, usegmt=True),
     }
     if path.suffix.lower() in _CORS:
         headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = "*"
-    wants_gzip = (
-        entry.gzipped is not None
-        and "gzip" in request.headers.get(hdrs.ACCEPT_ENCODING, "").lower()
-    )
-    etag = entry.etag + ("-gz" if wants_gzip else "")
-    headers[hdrs.ETAG] = f'"{etag}"'
-    if _not_modified(request, (entry.etag, entry.etag + "-gz"), entry.mtime):
-        return web.Response(status=304, headers=headers)
-    if wants_gzip:
-        headers[hdrs.CONTENT_ENCODING] = "gzip"
-        return web.Response(body=entry.gzipped, headers=headers)
-    return web.Response(body=entry.plain, headers=headers)
+    return headers
+
+
+def _serve_text(request: web.Request, path: Path, st: os.stat_result) -> web.Response:
+    cache = request.app[TEXT_CACHE]
+    entry = cache.get(path, st, _text_headers(path))
+    if request.app[OPTIONS].fast_targets and request.raw_path.isascii():
+        cache.remember(request.raw_path.encode("ascii"), entry)
+    encoding = choose_encoding(request.headers.get(hdrs.ACCEPT_ENCODING, ""), entry.offered())
+    variant = entry.variants[encoding]
+    if _not_modified(request, entry.etags, entry.mtime):
+        return web.Response(status=304, headers=variant.headers)
+    return web.Response(body=variant.body, headers=variant.headers)
+
+
+# Targets the fast path may resolve itself: no escapes, no query, nothing to decode.
+_PLAIN_TARGET = re.compile(rb"/[A-Za-z0-9._~/-]*")
+
+
+def _target_loader(root: Path, cache: PreparedCache) -> Callable[[bytes], Prepared | None]:
+    """For the fast path: the prepared text file a plain target names, as serve_file finds it.
+
+    None whenever serve_file would do anything else (redirect, 404, stream a file).
+    """
+
+    def load(target: bytes) -> Prepared | None:
+        if _PLAIN_TARGET.fullmatch(target) is None:
+            return None
+        tail = target[1:].decode("ascii")
+        path = resolve_inside(root, tail)
+        if path is not None and path.is_dir():
+            if not tail.endswith("/") and tail:
+                return None
+            path = resolve_inside(root, f"{tail}/index.html")
+        if path is None or path.suffix.lower() not in _COMPRESSIBLE:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MEMORY_LIMIT:
+            return None
+        entry = cache.get(path, st, _text_headers(path))
+        cache.remember(target, entry)
+        return entry
+
+    return load
 
 
 async def serve_file(request: web.Request) -> web.StreamResponse:
@@ -242,24 +242,40 @@ async def serve_file(request: web.Request) -> web.StreamResponse:
     headers = {hdrs.CONTENT_TYPE: content_type(path), hdrs.CACHE_CONTROL: cache_control(path)}
     if suffix in _CORS:
         headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = "*"
-    response = web.FileResponse(path, headers=headers)
     counter = request.app.get(COUNTER)
     if counter is None or suffix not in AUDIO_SUFFIXES:
-        return response
-    # Send it here, so the download counter sees what was actually served.
-    await response.prepare(request)
-    await response.write_eof()
-    served = 0
-    if request.method == "GET" and response.status in (200, 206):
-        served = response.content_length or 0
-    counter.served(
-        request.remote or "",
-        request.headers.get(hdrs.USER_AGENT, ""),
-        path.relative_to(root).as_posix(),
-        (path, st.st_size, st.st_mtime_ns),
-        served,
-    )
-    return response
+        return web.FileResponse(path, headers=headers)
+    relative = path.relative_to(root).as_posix()
+
+    def sent(response: web.StreamResponse) -> None:
+        """Count what was actually served (a HEAD, 304 or 416 serves no audio)."""
+        served = 0
+        if request.method == "GET" and response.status in (200, 206):
+            served = response.content_length or 0
+        counter.served(
+            request.remote or "",
+            request.headers.get(hdrs.USER_AGENT, ""),
+            relative,
+            (path, st.st_size, st.st_mtime_ns),
+            served,
+        )
+
+    return _CountedFile(path, sent, headers=headers)
+
+
+class _CountedFile(web.FileResponse):
+    """A FileResponse that reports, once sent, what it served (for download statistics)."""
+
+    def __init__(
+        self, path: Path, sent: Callable[[web.StreamResponse], None], headers: LooseHeaders
+    ) -> None:
+        super().__init__(path, headers=headers)
+        self._sent = sent
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        writer = await super().prepare(request)
+        self._sent(self)
+        return writer
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -304,7 +320,9 @@ def make_app(
     app = web.Application(middlewares=[forwarded])
     app[PUBLIC_DIR] = public_dir.resolve()
     app[OPTIONS] = options or ServeOptions()
-    app[TEXT_CACHE] = TextCache()
+    app[TEXT_CACHE] = cache = PreparedCache()
+    if app[OPTIONS].fast_targets:
+        cache.loader = _target_loader(app[PUBLIC_DIR], cache)
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(routes)
     app.router.add_get("/{tail:.*}", serve_file)

@@ -1,4 +1,5 @@
-"""Background work of the always-on server: rebuilds, scheduled publishing, watching.
+"""Background work of the always-on server: rebuilds, scheduled publishing, aggregation,
+watching.
 
 Everything runs as asyncio tasks started and stopped by the app's
 ``cleanup_ctx``. A job that fails logs one line and tries again after a
@@ -19,11 +20,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from mediahub.aggregate.cycle import CycleSettings, cycle_once
 from mediahub.config import Config
 from mediahub.content import read_all
 from mediahub.errors import BuildError, MediahubError
 from mediahub.model import Episode, Post
 from mediahub.publish.site import build
+from mediahub.publish.topics import build_topics
 from mediahub.store import Store
 
 log = logging.getLogger("mediahub.jobs")
@@ -91,6 +94,18 @@ class Publisher:
                     log.exception("after rebuild: a feed listener failed")
         return BuildOutcome(ok, changed, self.next_due)
 
+    async def rebuild_topics(self, now: datetime) -> int:
+        """Rewrite the topic pages only (after aggregation stored new items), between builds."""
+        if not (self.config.paths.output / "index.html").is_file():
+            return 0  # no site yet: the first full build writes them
+
+        def topics() -> int:
+            with Store(self.config.paths.database) as store:
+                return build_topics(self.config, store, now)
+
+        async with self._lock:
+            return await asyncio.to_thread(topics)
+
     def _build(self, now: datetime) -> datetime | None:
         with Store(self.config.paths.database) as store:
             build(self.config, store, now, keep_going=True)
@@ -143,6 +158,37 @@ def scheduled_publishing(publisher: Publisher, tick: float) -> Callable[[], Awai
     return step
 
 
+def aggregation(publisher: Publisher, idle: float = 60.0) -> Callable[[], Awaitable[float]]:
+    """A step that runs one aggregation cycle over the due sources, then rebuilds topics.
+
+    It returns the pause until the next source is due (at most ``idle`` seconds,
+    so sources added with 'mediahub sources add' meanwhile are picked up).
+    """
+    config = publisher.config
+    settings = CycleSettings.from_config(config)
+
+    async def step() -> float:
+        now = publisher.clock()
+        with Store(config.paths.database) as store:
+            for source in config.aggregate.sources:  # mediahub.toml's are always followed
+                store.add_source(source, now)
+            report = await cycle_once(store, settings, now)
+            upcoming = [s.next_fetch for s in store.list_sources() if s.next_fetch and not s.gone]
+        if report.outcomes:
+            log.info("aggregate: %s", report.summary())
+            for failed in report.errors:
+                log.warning("aggregate: %s", failed.message or failed.url)
+        if report.new_items:
+            written = await publisher.rebuild_topics(now)
+            log.info("aggregate: %d topic files rebuilt", written)
+        if not upcoming:
+            return idle
+        wait = (min(upcoming) - publisher.clock()).total_seconds()
+        return max(0.5, min(idle, wait))
+
+    return step
+
+
 def watch_content(publisher: Publisher, stop: asyncio.Event) -> Callable[[], Awaitable[float]]:
     """A step that rebuilds whenever content or templates change on disk."""
     from watchfiles import awatch
@@ -171,6 +217,9 @@ class JobOptions:
     initial_build: bool = True
     watch: bool = True
     tick: float = 1.0
+    aggregate: bool = True
+    # Longest pause between looks at the sources (new ones are picked up within it).
+    aggregate_idle: float = 60.0
 
 
 def start_jobs(
@@ -189,6 +238,14 @@ def start_jobs(
             await forever("scheduled publishing", scheduled_publishing(publisher, options.tick))
 
         tasks.append(asyncio.create_task(first_then_schedule(), name="scheduled publishing"))
+        if options.aggregate:
+
+            async def aggregate_after_start() -> None:
+                while options.initial_build and publisher.builds == 0:
+                    await publisher.changed.wait()  # the first build writes the site
+                await forever("aggregation", aggregation(publisher, options.aggregate_idle))
+
+            tasks.append(asyncio.create_task(aggregate_after_start(), name="aggregation"))
         if options.watch:
             tasks.append(
                 asyncio.create_task(

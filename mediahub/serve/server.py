@@ -27,6 +27,7 @@ from mediahub.store import Store
 log = logging.getLogger("mediahub.serve")
 
 STORE = web.AppKey("store", Store)
+HUB = web.AppKey("hub", Hub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,10 @@ class ServerOptions:
     stats_flush_seconds: float = 5.0
     tick: float = 1.0
     websub_retries: tuple[float, ...] = RETRIES
+    aggregate: bool = True
+    aggregate_idle: float = 60.0
+    # Let the fast path (serve/fastpath.py) answer cached pages and feeds.
+    fast_path: bool = False
 
 
 def _store_context(config: Config) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -128,11 +133,14 @@ def make_server(
     app = static.make_app(
         config.paths.output,
         static.ServeOptions(
-            trusted_proxies=frozenset(config.serve.trusted_proxies), dev=options.dev
+            trusted_proxies=frozenset(config.serve.trusted_proxies),
+            dev=options.dev,
+            fast_targets=options.fast_path and not options.dev,
         ),
         routes,
     )
     holder["app"] = app
+    app[HUB] = hub
     app.cleanup_ctx.append(_store_context(config))
     if options.stats:
         counter = DownloadCounter(_LazyStats(app), clock)
@@ -142,6 +150,14 @@ def make_server(
     if options.jobs:
         publisher = Publisher(config, clock, listeners=[hub.feed_changed])
         app.cleanup_ctx.append(
-            start_jobs(publisher, JobOptions(watch=options.watch, tick=options.tick))
+            start_jobs(
+                publisher,
+                JobOptions(
+                    watch=options.watch,
+                    tick=options.tick,
+                    aggregate=options.aggregate,
+                    aggregate_idle=options.aggregate_idle,
+                ),
+            )
         )
     return app

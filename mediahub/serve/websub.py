@@ -62,6 +62,8 @@ class Hub:
         self._pings = pings
         self._retries = retries
         self._tasks: set[asyncio.Task[None]] = set()
+        # (mode, callback, verified) of every finished intent verification, oldest first.
+        self.verifications: list[tuple[str, str, bool]] = []
 
     # -- subscribers ---------------------------------------------------------
 
@@ -89,6 +91,14 @@ class Hub:
         return web.Response(status=202, text="accepted: the callback will be verified\n")
 
     async def _verify(self, mode: str, callback: str, secret: str | None, lease: int) -> None:
+        verified = False
+        try:
+            verified = await self._intent(mode, callback, secret, lease)
+        finally:
+            self.verifications.append((mode, callback, verified))
+
+    async def _intent(self, mode: str, callback: str, secret: str | None, lease: int) -> bool:
+        """Ask the callback to echo a challenge; record or drop the subscription if it does."""
         challenge = secrets.token_urlsafe(24)
         query = {"hub.mode": mode, "hub.topic": self.topic, "hub.challenge": challenge}
         if mode == "subscribe":
@@ -99,10 +109,10 @@ class Hub:
                 answer = await fetcher.get(url, accept="text/plain, */*")
         except FetchError as exc:
             log.warning("websub: %s not verified: %s", callback, exc.line())
-            return
+            return False
         if answer.status != 200 or answer.body.strip() != challenge.encode():
             log.warning("websub: %s did not echo the challenge; not %sd", callback, mode)
-            return
+            return False
         store = self._store()
         if mode == "subscribe":
             expires = self._clock() + timedelta(seconds=lease)
@@ -111,6 +121,7 @@ class Hub:
         else:
             store.remove_subscription(self.topic, callback)
             log.info("websub: %s unsubscribed", callback)
+        return True
 
     # -- publishing ----------------------------------------------------------
 
