@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 SECONDS = 5
 RUNS = 3
 WORKERS = 2
-SOURCES = 40
+SOURCES = 150
 RANGE = 1024 * 1024
 MEDIA_BYTES = 50 * 1024 * 1024
 NGINX_CONF = """
@@ -102,7 +102,9 @@ def _hub(root: Path, feeds: str) -> tuple[Path, str]:
     with (root / "mediahub.toml").open("a", encoding="utf-8") as toml:
         for n in range(SOURCES):
             toml.write(f'\n[[sources]]\nurl = "{feeds}/feed/{n}.xml"\ntopic = "bench-{n % 4}"\n')
-        toml.write("\n[aggregate]\nallow_private_networks = true\nfloor_minutes = 1\n")
+        toml.write(
+            "\n[aggregate]\nallow_private_networks = true\nfloor_minutes = 1\nper_host = 1\n"
+        )
     subprocess.run(
         [sys.executable, "-m", "mediahub", "build"], cwd=root, check=True, stdout=subprocess.DEVNULL
     )
@@ -113,14 +115,24 @@ def _hub(root: Path, feeds: str) -> tuple[Path, str]:
 
 
 def _feed_server() -> tuple[str, subprocess.Popen[bytes]]:
-    """A local server of SOURCES RSS feeds whose newest item changes every minute."""
+    """A local server of SOURCES RSS feeds whose newest item changes every minute.
+
+    Each answer waits 200-400 ms (a distant server); with one request at a time
+    per host, a cycle over all sources takes most of a minute, so aggregation
+    runs during the whole measurement rather than in one burst.
+    """
     port = _port()
     code = f"""
-import time
+import asyncio, time
 from email.utils import formatdate
 from aiohttp import web
+served = [0]
+async def count(request):
+    return web.Response(text=str(served[0]))
 async def feed(request):
+    served[0] += 1
     n = request.match_info["n"]
+    await asyncio.sleep(0.2 + (int(n) * 37 % 200) / 1000)
     minute = int(time.time() // 60)
     items = "".join(
         f"<item><title>Story {{m}} of feed {{n}}</title><guid>urn:bench:{{n}}:{{m}}</guid>"
@@ -133,6 +145,7 @@ async def feed(request):
     return web.Response(text=body, content_type="application/rss+xml")
 app = web.Application()
 app.router.add_get("/feed/{{n}}.xml", feed)
+app.router.add_get("/count", count)
 web.run_app(app, host="127.0.0.1", port={port}, access_log=None, print=None)
 """
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
@@ -177,6 +190,11 @@ def _check(url: str, headers: list[str], status: int, length: int | None) -> Non
         raise RuntimeError(f"{url} {headers}: HTTP {got}, {len(body)} bytes; expected {status}")
 
 
+def _fetches(feeds: str) -> int:
+    with urllib.request.urlopen(feeds + "/count") as response:
+        return int(response.read())
+
+
 def _etag(url: str) -> str:
     with urllib.request.urlopen(url) as response:
         return str(response.headers["ETag"])
@@ -210,7 +228,8 @@ def main(argv: list[str]) -> str:
     try:
         _wait(m_port)
         _wait(n_port)
-        time.sleep(3)  # the server's start-up rebuild and first aggregation cycle
+        time.sleep(3)  # the server's start-up rebuild; the first aggregation cycle begins
+        fetches_before = _fetches(feeds)
         bases = {"mediahub": f"http://127.0.0.1:{m_port}", "nginx": f"http://127.0.0.1:{n_port}"}
         work: dict[str, tuple[str, Callable[[str], list[str]], int, int | None]] = {
             "small page (/)": ("/", lambda base: [], 200, None),
@@ -247,8 +266,11 @@ def main(argv: list[str]) -> str:
                 f"{errors['mediahub']} / {errors['nginx']} | "
                 f"{sizes['mediahub']:,.0f} / {sizes['nginx']:,.0f} |"
             )
+        fetches = _fetches(feeds) - fetches_before
         log = (tmp / "mediahub.log").read_text(encoding="utf-8", errors="replace")
-        cycles = len(re.findall(r"^aggregate: \d+ sources", log, re.M))
+        summaries = re.findall(r"^aggregate: \d+ sources: .*?(\d+) new items", log, re.M)
+        cycles = len(summaries)
+        stored = sum(int(n) for n in summaries)
         topics = len(re.findall(r"topic files rebuilt", log))
     finally:
         for proc in (mediahub, nginx, feed_server):
@@ -262,7 +284,8 @@ def main(argv: list[str]) -> str:
             f"wrk -t2 -c32, {SECONDS} s per run, {RUNS} alternating runs each; "
             f"{WORKERS} worker processes on each side (nginx worker_processes {WORKERS}, "
             f"mediahub serve --workers {WORKERS}); mediahub aggregating {SOURCES} local feeds "
-            f"meanwhile ({cycles} cycles logged, {topics} topic rebuilds). Errors are wrk's "
+            f"meanwhile: {fetches} feed fetches while measuring, {cycles} cycles completed "
+            f"({stored} new items stored, {topics} topic rebuilds). Errors are wrk's "
             "socket errors plus 4xx/5xx answers; bytes/answer is what wrk read per request.",
             "",
             "| workload | mediahub req/s | nginx req/s | mediahub / nginx | errors (m / n) "
