@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -22,14 +24,52 @@ from urllib.parse import urlsplit
 
 from mediahub.aggregate.fetch import Fetcher, FetchSettings, Response, read_local, user_agent
 from mediahub.aggregate.guard import NetworkGuard
-from mediahub.aggregate.parse import parse_feed
 from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, should_pause
 from mediahub.config import Config
-from mediahub.errors import FetchError, MediahubError
+from mediahub.errors import FetchError, MediahubError, ParseError
 from mediahub.model import ParsedFeed, SourceState
 
 # A permanent redirect moves a source only after this many fetches in a row saw it.
 MOVE_AFTER = 3
+
+
+class _OutOfTime(BaseException):
+    """Raised by the parse alarm; a BaseException so no parser's ``except Exception`` eats it."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _OutOfTime
+
+
+def parse_within(
+    seconds: float, body: bytes, url: str, content_type: str | None = None
+) -> ParsedFeed:
+    """``parse_feed`` stopped after ``seconds`` (in a pool process; SIGALRM needs a main thread).
+
+    Pathological bodies (millions of entity references in broken XML) make the
+    parsers crawl for minutes; the fetch timeout does not cover parsing, so
+    without this one such feed would hold a worker, and the cycle, for as long.
+    """
+    # Imported here: a warm cycle (all 304) never loads the parser in the main process.
+    from mediahub.aggregate.parse import parse_feed
+
+    if threading.current_thread() is not threading.main_thread():
+        return parse_feed(body, url, content_type)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return parse_feed(body, url, content_type)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _OutOfTime:
+        raise ParseError(
+            url,
+            f"took longer than {seconds:g} s to parse",
+            "the feed is too large or malformed; raise [aggregate] parse_timeout if it is real",
+        ) from None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 class CycleStore(Protocol):
@@ -50,6 +90,8 @@ class CycleSettings:
     policy: Policy = field(default_factory=Policy)
     files: Path | None = None
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Seconds one feed may take to parse: a hostile body can make the parser crawl.
+    parse_timeout: float = 60.0
 
     @classmethod
     def from_config(cls, config: Config) -> CycleSettings:
@@ -69,6 +111,7 @@ class CycleSettings:
                 ceiling=timedelta(hours=agg.ceiling_hours),
             ),
             files=agg.files,
+            parse_timeout=agg.parse_timeout,
         )
 
 
@@ -250,7 +293,12 @@ class Cycle:
             return fresh, Outcome(url, kind)
         loop = asyncio.get_running_loop()
         feed = await loop.run_in_executor(
-            self._parse_pool(), parse_feed, resp.body, resp.url, resp.content_type
+            self._parse_pool(),
+            parse_within,
+            self.settings.parse_timeout,
+            resp.body,
+            resp.url,
+            resp.content_type,
         )
         new = await self._write(self.store.save_items, url, feed, self.now)
         dates = [i.published or i.updated for i in feed.items]
