@@ -48,7 +48,10 @@ def test_sources_add_discovers_the_feed_of_a_web_page(hub: Path) -> None:
     async def page(request: web.Request) -> web.Response:
         return web.Response(body=PAGE, content_type="text/html")
 
+    agents: list[str] = []
+
     async def feed(request: web.Request) -> web.Response:
+        agents.append(request.headers.get("User-Agent", ""))
         return web.Response(body=FEED, content_type="application/rss+xml")
 
     app = web.Application()
@@ -64,6 +67,9 @@ def test_sources_add_discovers_the_feed_of_a_web_page(hub: Path) -> None:
     listing = json.loads(run_cli("sources", "list", "--json", "--topic", "leadership", cwd=hub).out)
     found = [s for s in listing if s["url"] == f"{base}/blog/rss"]
     assert found and found[0]["title"] == "The blog's feed"
+    # The User-Agent names mediahub and the hub (site.url of the example hub).
+    assert agents and all(a.startswith("mediahub/") for a in agents)
+    assert "(+http://127.0.0.1:8000)" in agents[-1]
 
 
 def test_guard_is_on_by_default_for_added_sources(hub: Path) -> None:
