@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from mediahub.model import Source, SourceState
 from mediahub.store.base import StoreBase
@@ -52,22 +53,51 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _state(row: tuple[object, ...]) -> SourceState:
-    (url, topic, title, interval, feed_title, site_link, etag, last_modified, body_hash,
-     last_fetched, next_fetch, error_count, last_error, paused, gone, podcast_guid, hub,
-     moved_to, redirect_url, redirect_count, first_error, posting_seconds) = row
+def _state(row: tuple[Any, ...]) -> SourceState:
+    (
+        url,
+        topic,
+        title,
+        interval,
+        feed_title,
+        site_link,
+        etag,
+        last_modified,
+        body_hash,
+        last_fetched,
+        next_fetch,
+        error_count,
+        last_error,
+        paused,
+        gone,
+        podcast_guid,
+        hub,
+        moved_to,
+        redirect_url,
+        redirect_count,
+        first_error,
+        posting_seconds,
+    ) = row
     return SourceState(
-        source=Source(url=str(url), topic=str(topic), title=title,  # type: ignore[arg-type]
-                      interval_seconds=interval),  # type: ignore[arg-type]
-        feed_title=feed_title, site_link=site_link, etag=etag,  # type: ignore[arg-type]
-        last_modified=last_modified, body_hash=body_hash,  # type: ignore[arg-type]
-        last_fetched=_when(last_fetched), next_fetch=_when(next_fetch),  # type: ignore[arg-type]
-        error_count=int(error_count), last_error=last_error,  # type: ignore[call-overload,arg-type]
-        paused=bool(paused), gone=bool(gone), podcast_guid=podcast_guid,  # type: ignore[arg-type]
-        hub=hub, moved_to=moved_to, redirect_url=redirect_url,  # type: ignore[arg-type]
-        redirect_count=int(redirect_count),  # type: ignore[call-overload]
-        first_error=_when(first_error),  # type: ignore[arg-type]
-        posting_seconds=posting_seconds,  # type: ignore[arg-type]
+        source=Source(url=str(url), topic=str(topic), title=title, interval_seconds=interval),
+        feed_title=feed_title,
+        site_link=site_link,
+        etag=etag,
+        last_modified=last_modified,
+        body_hash=body_hash,
+        last_fetched=_when(last_fetched),
+        next_fetch=_when(next_fetch),
+        error_count=int(error_count),
+        last_error=last_error,
+        paused=bool(paused),
+        gone=bool(gone),
+        podcast_guid=podcast_guid,
+        hub=hub,
+        moved_to=moved_to,
+        redirect_url=redirect_url,
+        redirect_count=int(redirect_count),
+        first_error=_when(first_error),
+        posting_seconds=posting_seconds,
     )
 
 
@@ -100,7 +130,8 @@ class SourceQueries(StoreBase):
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM sources ORDER BY topic, url")
         else:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM sources WHERE topic = ? ORDER BY url", (topic,))
+                f"SELECT {_COLUMNS} FROM sources WHERE topic = ? ORDER BY url", (topic,)
+            )
         return [_state(row) for row in rows]
 
     def due_sources(self, now: datetime) -> list[SourceState]:
@@ -126,11 +157,24 @@ class SourceQueries(StoreBase):
                 " redirect_url = ?, redirect_count = ?, first_error = ?, posting_seconds = ?"
                 " WHERE url = ?",
                 (
-                    state.feed_title, state.site_link, state.etag, state.last_modified,
-                    state.body_hash, when(state.last_fetched), when(state.next_fetch),
-                    state.error_count, state.last_error, int(state.paused), int(state.gone),
-                    state.podcast_guid, state.hub, state.moved_to, state.redirect_url,
-                    state.redirect_count, when(state.first_error), state.posting_seconds,
+                    state.feed_title,
+                    state.site_link,
+                    state.etag,
+                    state.last_modified,
+                    state.body_hash,
+                    when(state.last_fetched),
+                    when(state.next_fetch),
+                    state.error_count,
+                    state.last_error,
+                    int(state.paused),
+                    int(state.gone),
+                    state.podcast_guid,
+                    state.hub,
+                    state.moved_to,
+                    state.redirect_url,
+                    state.redirect_count,
+                    when(state.first_error),
+                    state.posting_seconds,
                     state.source.url,
                 ),
             )
@@ -138,7 +182,11 @@ class SourceQueries(StoreBase):
     def resume_source(self, url: str) -> bool:
         """Clear a paused or gone flag and the error run, so the next cycle fetches it."""
         with self._transaction() as db:
-            return db.execute(
-                "UPDATE sources SET paused = 0, gone = 0, error_count = 0, first_error = NULL,"
-                " next_fetch = NULL WHERE url = ?", (url,)
-            ).rowcount > 0
+            return (
+                db.execute(
+                    "UPDATE sources SET paused = 0, gone = 0, error_count = 0, first_error = NULL,"
+                    " next_fetch = NULL WHERE url = ?",
+                    (url,),
+                ).rowcount
+                > 0
+            )
