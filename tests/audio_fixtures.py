@@ -18,6 +18,7 @@ FORMATS = {
     "tagged-v22.mp3": ("ID3v2.2", "mp3"),
     "id3v1-only.mp3": ("ID3v1", "mp3"),
     "vbr.mp3": ("ID3v2.4", "mp3"),
+    "vbr-noheader.mp3": ("ID3v2.4", "mp3"),
     "tagged.m4a": ("MP4", "mp4a.40.2"),
     "tagged.ogg": ("Vorbis", "vorbis"),
     "tagged.opus": ("Vorbis", "opus"),
@@ -51,9 +52,24 @@ def ffprobe(path: Path) -> dict[str, object]:
 
 
 def ffprobe_duration(path: Path) -> float:
-    fmt = ffprobe(path)["format"]
-    assert isinstance(fmt, dict)
-    return float(fmt["duration"])
+    """ffprobe's duration; for MP3 the sum of its packets.
+
+    For an MP3 without a Xing/VBRI header ffprobe's format duration is itself a
+    guess from the bitrate, while its packets are the frames actually there.
+    """
+    if path.suffix.lower() != ".mp3":
+        fmt = ffprobe(path)["format"]
+        assert isinstance(fmt, dict)
+        return float(fmt["duration"])
+    proc = subprocess.run(
+        [require_tool("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
+         "packet=duration_time", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )  # fmt: skip
+    return sum(float(line.split(",")[0]) for line in proc.stdout.split() if line[:1].isdigit())
 
 
 def ffprobe_chapters(path: Path) -> list[tuple[float, str]]:

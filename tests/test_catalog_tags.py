@@ -181,3 +181,10 @@ def test_text_fields_round_trip(
     assert info.title == expected(title)
     assert info.artist == expected(artist)
     assert info.comment == expected(comment)
+
+
+def test_vbr_without_a_header_is_timed_by_its_frames() -> None:
+    """The first frame's bitrate would make this 2.5 s file last several times longer."""
+    path = AUDIO / "vbr-noheader.mp3"
+    info = tags.read(path)
+    assert info.duration == pytest.approx(98 * 576 / 22050)  # 98 frames of 576 samples

@@ -25,12 +25,13 @@ import mutagen
 from mutagen import id3
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC, Picture
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, BitrateMode
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
+from mediahub.catalog import mpeg
 from mediahub.catalog.fields import (
     FIELDS,
     ID3_KNOWN,
@@ -163,7 +164,12 @@ def read(path: Path, sha256: bool = False) -> AudioInfo:
         audio = _open(path, handle)
         stat = os.fstat(handle.fileno())
         digest = _sha256(path, handle) if sha256 else None
-    return _info(path, audio, stat, digest)
+        exact = None
+        stream: Any = getattr(audio, "info", None)
+        if isinstance(audio, MP3) and stream.bitrate_mode == BitrateMode.UNKNOWN:
+            # No Xing/Info/VBRI header: mutagen's length is a guess from one frame.
+            exact = mpeg.exact_duration(handle)
+    return _info(path, audio, stat, digest, exact)
 
 
 def _sha256(path: Path, handle: BinaryIO) -> str:
@@ -177,10 +183,12 @@ def _sha256(path: Path, handle: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def _info(path: Path, audio: Any, stat: os.stat_result, digest: str | None) -> AudioInfo:
+def _info(
+    path: Path, audio: Any, stat: os.stat_result, digest: str | None, exact: float | None
+) -> AudioInfo:
     mime, codec = _format_of(audio)
     with _converted(path, "read as audio"):
-        length = float(getattr(audio.info, "length", 0.0) or 0.0)
+        length = exact or float(getattr(audio.info, "length", 0.0) or 0.0)
         if length <= 0:
             raise AudioError(
                 str(path), "has no audio frames (duration 0)", "export the audio again"

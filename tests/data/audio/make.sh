@@ -13,6 +13,8 @@ ffmpeg $src $meta -c:a libmp3lame -b:a 32k -id3v2_version 4 tagged-v24.mp3
 ffmpeg $src $meta -c:a libmp3lame -b:a 32k -id3v2_version 3 tagged-v23.mp3
 ffmpeg $src $meta -c:a libmp3lame -b:a 32k -id3v2_version 0 -write_id3v1 1 -write_xing 0 id3v1-only.mp3
 ffmpeg $src $meta -c:a libmp3lame -q:a 7 vbr.mp3
+# VBR with no Xing header: the first frame's bitrate says nothing about the length.
+ffmpeg $src $meta -c:a libmp3lame -q:a 7 -write_xing 0 vbr-noheader.mp3
 ffmpeg $src $meta -c:a aac -b:a 32k tagged.m4a
 ffmpeg $src $meta -c:a libvorbis -q:a 0 tagged.ogg
 ffmpeg $src $meta -ar 24000 -c:a libopus -b:a 16k tagged.opus
