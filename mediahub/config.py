@@ -31,6 +31,8 @@ class Paths:
     templates: Path
     output: Path
     state: Path
+    # More folders `mediahub scan` catalogues besides episodes/ (raw recordings, archives).
+    media: tuple[Path, ...] = ()
 
     @property
     def database(self) -> Path:
@@ -310,6 +312,7 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
         templates=root / paths_t.text_value("templates", "templates"),
         output=root / paths_t.text_value("output", "public"),
         state=root / paths_t.text_value("state", ".mediahub"),
+        media=tuple(root / folder for folder in paths_t.strings("media")),
     )
     paths_t.check_unknown()
     serve = ServeConfig(

@@ -158,3 +158,17 @@ def test_episode_show_prints_everything_as_json(hub: Path) -> None:
     ]
     text = run_cli("episode", "show", "in/tagged-v24.mp3", cwd=hub)
     assert "title: Shown" in text.out and "artwork: image/jpeg" in text.out
+
+
+def test_media_folders_from_the_config_are_scanned_too(hub: Path) -> None:
+    config = hub / "mediahub.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[paths]\n", '[paths]\nmedia = ["recordings"]\n'), "utf-8")
+    copy_fixture("tagged.flac", hub / "recordings" / "2026")
+    code, first, err = _scan_json(hub)
+    assert code == 0, err
+    names = sorted(Path(str(f["path"])).name for f in first["files"])  # type: ignore[attr-defined]
+    assert names == ["tagged.flac", "writing-before-coaching.mp3"]
+    shutil.rmtree(hub / "recordings")
+    code, second, _ = _scan_json(hub)
+    assert (second["read"], second["unchanged"], second["gone"]) == (0, 1, 1)

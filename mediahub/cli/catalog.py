@@ -19,8 +19,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     scan = sub.add_parser(
         "scan",
         parents=[common],
-        help="catalogue every audio file under episodes/",
-        description="Read the tags of every new or changed audio file under episodes/ into "
+        help="catalogue every audio file under episodes/ and paths.media",
+        description="Read the tags of every new or changed audio file under episodes/ (and "
+        "the folders listed in paths.media in mediahub.toml) into "
         "the catalogue; unchanged files (same size and mtime) are not opened again, removed "
         "ones are marked gone. Bad files are reported and skipped (exit 2).",
     )
@@ -121,7 +122,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from mediahub.store import Store
 
     config = load_config(args)
-    roots = [config.paths.episodes]
+    roots = [config.paths.episodes, *config.paths.media]
     tty = sys.stderr.isatty()
 
     def progress(done: int, total: int, path: str) -> None:
