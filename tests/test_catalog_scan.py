@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,38 @@ def test_media_folders_from_the_config_are_scanned_too(hub: Path) -> None:
     shutil.rmtree(hub / "recordings")
     code, second, _ = _scan_json(hub)
     assert (second["read"], second["unchanged"], second["gone"]) == (0, 1, 1)
+
+
+def test_a_terminal_gets_a_progress_line_instead_of_log_lines(hub: Path) -> None:
+    for index in range(3):
+        copy_fixture("tagged.ogg", hub / "episodes" / "library", as_name=f"t{index}.ogg")
+    leader, follower = os.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mediahub", "scan"],
+            cwd=hub,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal has no writer left
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    terminal = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "\rscanning 4/4 " in terminal
+    assert "read " not in terminal  # no log lines on a terminal
+    assert b"4 read" in proc.stdout

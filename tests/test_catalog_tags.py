@@ -188,3 +188,31 @@ def test_vbr_without_a_header_is_timed_by_its_frames() -> None:
     path = AUDIO / "vbr-noheader.mp3"
     info = tags.read(path)
     assert info.duration == pytest.approx(98 * 576 / 22050)  # 98 frames of 576 samples
+
+
+def test_mp4_chapters_and_id3_custom_frames_written_by_ffmpeg(tmp_path: Path) -> None:
+    """Files tagged by another tool: MP4 chapters (as mutagen exposes them) and TXXX frames."""
+    ffmpeg = require_tool("ffmpeg")
+    meta = tmp_path / "meta.txt"
+    meta.write_text(
+        ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Opening\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2500\ntitle=Second part\n",
+        encoding="utf-8",
+    )
+    m4a, mp3 = tmp_path / "ch.m4a", tmp_path / "custom.mp3"
+    run = {"check": True, "timeout": 60}
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(AUDIO / "tagged.m4a"), "-i", str(meta), "-map", "0",
+         "-map_chapters", "1", "-c", "copy", str(m4a)],
+        **run,
+    )  # fmt: skip
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(AUDIO / "tagged-v24.mp3"), "-metadata",
+         "interviewer=Sam Okafor", "-c", "copy", str(mp3)],
+        **run,
+    )  # fmt: skip
+    assert [(c.start, c.title) for c in tags.read(m4a).chapters] == [
+        (0.0, "Opening"),
+        (1.0, "Second part"),
+    ]
+    assert ("interviewer", "Sam Okafor") in tags.read(mp3).custom

@@ -25,7 +25,13 @@ from feedparser.datetimes import _parse_date
 
 from mediahub.aggregate.fastparse import fast_parse
 from mediahub.aggregate.jsonfeed import looks_like_json, parse_json_feed
-from mediahub.aggregate.sanitize import absolute_url, plain_text, sanitize_html, text_to_html
+from mediahub.aggregate.sanitize import (
+    MAX_TEXT,
+    absolute_url,
+    plain_text,
+    sanitize_html,
+    text_to_html,
+)
 from mediahub.errors import ParseError
 from mediahub.model import Enclosure, Item, ParsedFeed
 
@@ -175,7 +181,7 @@ def _title(node: Mapping[str, Any]) -> str:
     """Plain text: HTML titles lose their tags, text titles keep every character."""
     value = node.get("title") or ""
     if (node.get("title_detail") or {}).get("type") == "text/plain":
-        return " ".join(value.split())
+        return " ".join(value[:MAX_TEXT].split())
     return plain_text(value)
 
 

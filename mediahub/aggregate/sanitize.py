@@ -46,6 +46,11 @@ _ATTRIBUTES: dict[str, set[str]] = {
 _SCHEMES = frozenset({"http", "https", "mailto", "data"})
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|avif);", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+# The sanitiser's time grows faster than linearly with some inputs (a megabyte of entity
+# references takes seconds, fifteen take minutes, in native code no timer can stop), and
+# no page shows more than a short excerpt: longer fragments are cut before cleaning.
+MAX_HTML = 256 * 1024
+MAX_TEXT = 4 * 1024
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
@@ -84,19 +89,23 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """Untrusted HTML -> HTML safe to put in a page as is."""
     if not fragment:
         return ""
-    return _cleaner(base_url).clean(fragment)
+    return _cleaner(base_url).clean(fragment[:MAX_HTML])
 
 
 def text_to_html(text: str) -> str:
     """Content declared as plain text: escaped, paragraphs kept."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text[:MAX_HTML]) if p.strip()]
     return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
 
 
 def plain_text(fragment: str) -> str:
-    """Any markup -> one line of plain text (titles): tags dropped, entities decoded."""
+    """Any markup -> one line of plain text (titles): tags dropped, entities decoded.
+
+    At most ``MAX_TEXT`` characters of a longer fragment are read: a title is a line.
+    """
     if not fragment:
         return ""
+    fragment = fragment[:MAX_TEXT]
     if "<" in fragment or "&" in fragment:
         stripped = nh3.clean(fragment, tags=set(), clean_content_tags=set(_DROP_WITH_CONTENT))
         fragment = html.unescape(stripped)
