@@ -103,7 +103,8 @@ class FastProtocol(asyncio.Protocol):
                     return
                 self._buffer = buffer
                 return
-            if not self._answer(buffer[:end]):
+            if end > MAX_HEAD or not self._answer(buffer[:end]):
+                # Oversized heads too: aiohttp's parser enforces the header limits.
                 self._hand_over(buffer)
                 return
             buffer = buffer[end + 4 :]
