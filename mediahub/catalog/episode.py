@@ -8,6 +8,8 @@ original file is only ever read.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -146,13 +148,21 @@ def add_episode(config: Config, request: EpisodeRequest, now: datetime) -> Added
     meta["guid"] = guid
 
     config.paths.episodes.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".add-{slug}-", dir=config.paths.episodes))
+    remove_abandoned_staging(config.paths.episodes)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".add-{os.getpid()}-{slug}-", dir=config.paths.episodes)
+    )
     try:
         audio_name = f"{slug}{request.audio.suffix.lower()}"
         copy = staging / audio_name
         shutil.copyfile(request.audio, copy)
-        tags.write(copy, values, id3_version=3 if request.id3v23 else 4)
-        written = _verify(copy, values, source)
+        _same_as_read(request.audio, copy, source)
+        try:
+            tags.write(copy, values, id3_version=3 if request.id3v23 else 4)
+            written = _verify(copy, values, source)
+        except AudioError as exc:
+            # Name the user's file, not the staging copy that is about to vanish.
+            raise AudioError(str(request.audio), exc.problem, exc.fix) from None
         if chapters:
             write_text_atomic(staging / "chapters.json", chapter_files.to_json(chapters))
         if request.transcript is not None:
@@ -175,6 +185,42 @@ def add_episode(config: Config, request: EpisodeRequest, now: datetime) -> Added
         chapters=chapters,
         draft=request.draft,
     )
+
+
+_STAGING = re.compile(r"^\.add-(\d+)-")
+
+
+def remove_abandoned_staging(episodes: Path) -> None:
+    """Remove staging folders left by an ``episode add`` that was killed.
+
+    A folder is abandoned when the process named in it is gone; one whose PID is
+    alive (still running, or a reused PID) is left alone.
+    """
+    for entry in episodes.glob(".add-*"):
+        match = _STAGING.match(entry.name)
+        if match is None or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            continue
+
+
+def _same_as_read(original: Path, copy: Path, source: AudioInfo) -> None:
+    """The copy must hold the bytes whose tags and duration were read, else the file was
+    replaced or still being written in between and the episode would mix two files."""
+    digest = hashlib.sha256()
+    with copy.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if source.sha256 is not None and digest.hexdigest() != source.sha256:
+        raise AudioError(
+            str(original),
+            "changed while it was being added; nothing was added",
+            "wait until the file is fully written, then add it again",
+        )
 
 
 def _chapters(request: EpisodeRequest, source: AudioInfo) -> tuple[Chapter, ...]:

@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import os
 import re
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,8 +65,14 @@ _NO_OFFSET = 0xFFFFFFFF  # CHAP frames: "no byte offset, use the times"
 
 
 @contextmanager
-def _converted(path: Path, action: str) -> Iterator[None]:
-    """Turn anything mutagen or the OS raises into one AudioError naming the file."""
+def _converted(path: Path, action: str, parsing: bool = True) -> Iterator[None]:
+    """Turn anything mutagen or the OS raises into one AudioError naming the file.
+
+    While mutagen parses a file (``parsing``), a malformed one can surface as a
+    KeyError, TypeError or IndexError from deep inside it; around our own code
+    those are bugs and are left to show their traceback.
+    """
+    loose = (KeyError, TypeError, IndexError) if parsing else ()
     try:
         yield
     except AudioError:
@@ -74,7 +81,7 @@ def _converted(path: Path, action: str) -> Iterator[None]:
         raise AudioError(
             str(path), f"cannot be {action}: {exc.strerror or exc}", "check the file"
         ) from None
-    except (mutagen.MutagenError, ValueError, EOFError, KeyError, TypeError, IndexError) as exc:
+    except (mutagen.MutagenError, ValueError, EOFError, struct.error, *loose) as exc:
         detail = str(exc) or type(exc).__name__
         raise AudioError(str(path), f"cannot be {action}: {detail}", _REEXPORT) from None
 
@@ -187,7 +194,7 @@ def _info(
     path: Path, audio: Any, stat: os.stat_result, digest: str | None, exact: float | None
 ) -> AudioInfo:
     mime, codec = _format_of(audio)
-    with _converted(path, "read as audio"):
+    with _converted(path, "read as audio", parsing=False):
         length = exact or float(getattr(audio.info, "length", 0.0) or 0.0)
         if length <= 0:
             raise AudioError(
@@ -276,7 +283,8 @@ def _read_id3(tags: id3.ID3) -> tuple[dict[str, Any], dict[str, Any]]:
         elif field.kind == "url":
             values[field.name] = _clean(frame.url)
         elif field.kind in ("comment", "lyrics"):
-            values[field.name] = _clean(frame.text if field.kind == "lyrics" else frame.text[0])
+            text = frame.text if field.kind == "lyrics" else (frame.text or [""])[0]
+            values[field.name] = _clean(text)
         elif frame.text:
             values[field.name] = _clean(frame.text[0])
     custom = [(f.desc, str(f.text[0])) for f in by_id.get("TXXX", ()) if f.text]
@@ -574,7 +582,7 @@ def _write_vorbis(audio: Any, values: TagSet) -> None:
 def write(path: Path, values: TagSet, id3_version: int = 4) -> None:
     """Write normalised tags into ``path`` in place (callers pass a temp copy)."""
     audio = _open(path)
-    with _converted(path, "tagged"):
+    with _converted(path, "tagged", parsing=False):
         if isinstance(audio, (MP3, WAVE)):
             if audio.tags is None:
                 audio.add_tags()

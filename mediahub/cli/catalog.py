@@ -106,8 +106,9 @@ def _date(text: str) -> datetime:
 
 
 def _whole(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    # 65535: MP4 stores track numbers in 16 bits.
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to 65535")
     return int(text)
 
 
