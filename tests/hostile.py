@@ -366,9 +366,10 @@ def cases(server: HostileServer, secret_file: Path) -> list[Case]:
     server.feeds.update(bodies)
     nested_gzip_bomb()  # made now, not while a client waits for it
     return [
-        *(Case(name, server.url(name), None) for name in bodies),
+        *(Case(name, server.url(name), None) for name in bodies if name != "quadratic"),
         Case("gzip-bomb", f"{b}/bomb/flat", ("larger than",)),
-        Case("quadratic", server.url("quadratic"), ("to parse",)),
+        # Fails on its parse time limit where the parser crawls; must be bounded either way.
+        Case("quadratic", server.url("quadratic"), None),
         Case("nested-gzip-bomb", f"{b}/bomb/nested", ("inflates to more than",)),
         Case("too-big", f"{b}/too-big", ("larger than",)),
         Case("declared-too-big", f"{b}/declared-too-big", ("larger than",)),

@@ -375,3 +375,15 @@ def test_payload_text_is_shown_escaped_not_dropped(run: Run, browser: Browser) -
     assert "script-case" in text and "img-onerror" in text
     assert "<script>" in text  # a title mentioning a tag shows it as text
     assert seen == []
+
+
+def test_a_parse_that_crawls_is_stopped_with_a_clear_error() -> None:
+    """parse_within: the per-feed parse time limit fires inside a crawling parse."""
+    from mediahub.aggregate.cycle import parse_within
+    from mediahub.errors import ParseError
+    from tests.hostile import quadratic_blowup
+
+    body = quadratic_blowup(entity_size=10, references=3_000_000)
+    with pytest.raises(ParseError, match=r"took longer than 0\.5 s to parse") as caught:
+        parse_within(0.5, body, "http://127.0.0.1/feed/quadratic")
+    assert "http://127.0.0.1/feed/quadratic" in caught.value.line()
