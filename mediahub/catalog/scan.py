@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,21 @@ class ScanResult:
 
 
 def read_file(path: Path) -> AudioInfo:
-    """Everything tags.read finds plus the file's SHA-256."""
+    """Everything tags.read finds plus the file's SHA-256.
+
+    Only regular files are opened: opening a FIFO named like audio blocks until
+    something writes to it, which would hang a scan, a build or ``episode add``.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise AudioError(str(path), f"cannot be read: {exc.strerror}", "check the path") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder gets its own message
+        raise AudioError(
+            str(path),
+            "is not a regular file (a pipe, socket or device)",
+            "give the path of an audio file",
+        )
     return tags.read(path, sha256=True)
 
 

@@ -25,7 +25,7 @@ from mediahub.aggregate.sanitize import plain_text, sanitize_html
 from mediahub.config import Config
 from mediahub.model import SourceState, StoredItem
 from mediahub.publish.links import Links
-from mediahub.publish.templating import environment, rfc3339
+from mediahub.publish.templating import environment, rfc3339, strip_xml_illegal
 from mediahub.publish.writer import Writer
 from mediahub.store import Store
 
@@ -184,7 +184,9 @@ def atom_feed(topic: Topic, links: Links, names: dict[str, str], title: str) -> 
         if summary:
             sub(entry, "summary", summary, type="html")
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + bytes(ET.tostring(root, encoding="utf-8"))
+    # ElementTree escapes markup but keeps control characters XML 1.0 forbids (feeds carry them).
+    text = strip_xml_illegal(ET.tostring(root, encoding="unicode"))
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + text.encode("utf-8")
 
 
 def plan_topics(

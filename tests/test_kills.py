@@ -1,0 +1,378 @@
+"""kill -9 at random moments: `build`, `aggregate` and `episode add` lose nothing.
+
+Each command runs as a real subprocess in its own process group (the build forks
+render workers) and is killed with SIGKILL after a delay drawn from a seeded
+``random.Random``, so a failing run can be replayed with the same delays. A kill
+only counts if the process was still running when it landed. After every kill:
+the podcast feed is byte for byte the old one or the new one, every file it links
+exists, the store passes ``PRAGMA integrity_check``, no episode is missing, no
+GUID changed, and the next run completes normally.
+
+``make test`` kills each command a few times; ``make test-long`` (MEDIAHUB_LONG=1)
+at least 50 times. With MEDIAHUB_FIGURES=FILE each test appends its figures to
+FILE as one JSON line (the README's Reliability section is made from them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from aiohttp import web
+
+from tests.aggserver import serving_in_thread
+from tests.conftest import copy_example_hub, require_tool, run_cli
+
+LONG = os.environ.get("MEDIAHUB_LONG") == "1"
+KILLS = 50 if LONG else 8
+SEED = 20261102
+BASES = ("http://a.example", "http://b.example")
+GUID_LINE = re.compile(r"^guid:\s*(\S+)\s*$", re.MULTILINE)
+
+
+def record_figures(name: str, **figures: object) -> None:
+    """Print the figures; with MEDIAHUB_FIGURES=FILE also append them to FILE as JSON."""
+    line = json.dumps({"test": name, "long": LONG, **figures})
+    print(line)
+    target = os.environ.get("MEDIAHUB_FIGURES")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+@dataclass
+class Killer:
+    """Starts a command in its own process group and kills the whole group at a seeded moment."""
+
+    cwd: Path
+    rng: random.Random
+    landed: int = 0
+    finished_first: int = 0
+
+    def run_once(self, args: list[str], within: float) -> bool:
+        """Start ``args``; SIGKILL its group after a random delay; True if the kill landed."""
+        delay = self.rng.uniform(0.0, within)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mediahub", *args],
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            _reap_group(proc.pid)
+            self.landed += 1
+            return True
+        self.finished_first += 1
+        return False
+
+    def kill_until_landed(self, args: list[str], within: float) -> None:
+        """Retry with fresh delays until one kill lands mid-run (a few tries at most)."""
+        for _ in range(20):
+            if self.run_once(args, within):
+                return
+            within *= 0.8
+        pytest.fail(f"{args} always finished before the kill ({within:.2f}s)")
+
+
+def _reap_group(pgid: int) -> None:
+    """Wait until no process of the killed group is left (forked workers die with it)."""
+    for _ in range(200):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+
+
+def timed(args: list[str], cwd: Path) -> float:
+    """Run a command to completion (it must succeed); return how long it took."""
+    start = time.monotonic()
+    result = run_cli(*args, cwd=cwd, timeout=600)
+    assert result.code == 0, result.err
+    return time.monotonic() - start
+
+
+def integrity(database: Path) -> None:
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    db.close()
+
+
+def episode_guids(hub: Path) -> dict[str, str]:
+    """Folder name -> the GUID in its episode.md, for every (non-hidden) episode folder."""
+    guids: dict[str, str] = {}
+    for folder in sorted((hub / "episodes").iterdir()):
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        text = (folder / "episode.md").read_text(encoding="utf-8")
+        match = GUID_LINE.search(text)
+        guids[folder.name] = match.group(1) if match else ""
+    return guids
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+ATTRIBUTE_LINKS = {"enclosure": "url", "href": "href", "url": "url"}
+
+
+def feed_links(data: bytes) -> Iterator[str]:
+    """Every URL the feed points apps at: item links, enclosures, chapters, transcripts, art."""
+    root = ET.fromstring(data)
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "link" and element.text and element.text.strip():
+            yield element.text.strip()
+        for name in ("url", "href"):
+            value = element.get(name)
+            if value and element.get("rel") not in ("hub", "self"):
+                yield value
+
+
+def check_links(public: Path, data: bytes) -> str:
+    """Every local URL in the feed exists under public/; return the base URL it uses."""
+    bases = set()
+    for url in feed_links(data):
+        parts = urlsplit(url)
+        base = f"{parts.scheme}://{parts.netloc}"
+        if base not in BASES:
+            continue  # links out (funding, persons) are not ours to check
+        bases.add(base)
+        path = public / parts.path.lstrip("/")
+        if parts.path.endswith("/") or not parts.path:
+            path = path / "index.html"
+        assert path.is_file(), f"the feed links {url} but {path} is missing"
+    assert len(bases) == 1, f"the feed mixes base URLs: {bases}"
+    return bases.pop()
+
+
+def make_big_hub(target: Path, episodes: int, posts: int) -> Path:
+    """The example hub plus generated episodes and posts: enough work for a kill to land."""
+    hub = copy_example_hub(target)
+    audio = next((hub / "episodes").glob("*/*.mp3"))
+    filler = "A paragraph of notes about listening, deciding and plain words. " * 30
+    for n in range(episodes):
+        folder = hub / "episodes" / f"gen-{n:04d}"
+        folder.mkdir()
+        os.link(audio, folder / f"gen-{n:04d}.mp3")
+        (folder / "episode.md").write_text(
+            f"---\ntitle: Generated episode {n}\n"
+            f"date: 2025-{1 + n % 12:02d}-{1 + n % 28:02d} 07:{n % 60:02d}\n"
+            f"summary: Episode {n} of the fault hub.\n---\n\n{filler}\n",
+            encoding="utf-8",
+        )
+    for n in range(posts):
+        (hub / "posts" / f"gen-post-{n:04d}.md").write_text(
+            f"---\ntitle: Generated post {n}\n"
+            f"date: 2025-{1 + n % 12:02d}-{1 + n % 28:02d} 08:{n % 60:02d}\n"
+            f"tags: [t{n % 7}, gen]\n---\n\n{filler}\n",
+            encoding="utf-8",
+        )
+    return hub
+
+
+def test_build_killed_mid_write_keeps_old_or_new_feed(tmp_path: Path) -> None:
+    hub = make_big_hub(tmp_path / "hub", episodes=100, posts=150)
+    public = hub / "public"
+    # A complete feed for each base URL: every kill must leave exactly one of them.
+    complete: dict[str, bytes] = {}
+    durations = []
+    for base in BASES:
+        durations.append(timed(["build", "--url", base], hub))
+        complete[base] = (public / "feed.xml").read_bytes()
+    guids = episode_guids(hub)
+    assert all(guids.values()) and len(guids) == 101
+    feed_guids = {e.text for e in ET.fromstring(complete[BASES[0]]).iter("guid")}
+    assert set(guids.values()) <= feed_guids
+    killer = Killer(hub, random.Random(SEED))
+    within = durations[-1]  # a full rebuild (the first build also wrote every GUID)
+    old_feed = mid_write = 0
+    for number in range(KILLS):
+        base = BASES[number % 2]  # alternate bases: every page and the feed change each time
+        killer.kill_until_landed(["build", "--url", base], within)
+        feed = (public / "feed.xml").read_bytes()
+        assert feed in complete.values(), f"kill {number}: feed.xml is a mix or truncated"
+        old_feed += feed != complete[base]
+        mid_write += bool(list(public.rglob(".*.tmp")))  # a temp file: killed while writing
+        check_links(public, feed)
+        integrity(hub / ".mediahub" / "mediahub.db")
+        assert episode_guids(hub) == guids, f"kill {number}: an episode or GUID changed"
+        # The next run completes and publishes the feed of its own base URL.
+        timed(["build", "--url", base], hub)
+        assert (public / "feed.xml").read_bytes() == complete[base]
+        assert check_links(public, complete[base]) == base
+        assert not list(public.rglob(".*.tmp")), "temp files left after a completed build"
+    record_figures(
+        "kills.build",
+        kills=killer.landed,
+        finished_before_kill=killer.finished_first,
+        old_feed_kept=old_feed,
+        killed_while_writing_a_file=mid_write,
+        guids_changed=0,
+        episodes_lost=0,
+    )
+
+
+def _feed_app(sources: int, state: dict[str, int]) -> web.Application:
+    """Feeds that grow by five items every round (``state['round']``), with long bodies."""
+
+    async def feed(request: web.Request) -> web.Response:
+        number = int(request.match_info["n"])
+        items = []
+        for item in range(100 + 5 * state["round"]):
+            items.append(
+                f"<item><guid>s{number}-i{item}</guid><title>Story {item} of feed {number}"
+                f"</title><link>https://news{number}.example/{item}</link>"
+                f"<description>&lt;p&gt;{'Some words of the story. ' * 20}&lt;/p&gt;"
+                f"</description><pubDate>Mon, 02 Nov 2026 {item % 24:02d}:00:00 GMT</pubDate>"
+                "</item>"
+            )
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Feed {number}</title><link>https://news{number}.example/</link>"
+            f"{''.join(items)}</channel></rss>"
+        )
+        return web.Response(body=body.encode(), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/feed-{n}.xml", feed)
+    return app
+
+
+def _item_keys(database: Path) -> set[tuple[object, ...]]:
+    """(source, item id) of every stored item, read straight from the database."""
+    with sqlite3.connect(database) as db:
+        rows = {tuple(row) for row in db.execute("SELECT source_url, id FROM items")}
+    db.close()
+    return rows
+
+
+def test_aggregate_killed_mid_cycle_loses_no_item(tmp_path: Path) -> None:
+    hub = copy_example_hub(tmp_path / "hub")
+    sources = 6
+    state = {"round": 0}
+    config = hub / "mediahub.toml"
+    with serving_in_thread(_feed_app(sources, state)) as base:
+        text = config.read_text(encoding="utf-8")
+        blocks = "".join(
+            f'\n[[sources]]\nurl = "{base}/feed-{n}.xml"\ntopic = "news-{n % 3}"\n'
+            for n in range(sources)
+        )
+        config.write_text(
+            text + blocks + '\n[aggregate]\nallow_networks = ["127.0.0.0/8"]\n', encoding="utf-8"
+        )
+        timed(["build"], hub)
+        feed = (hub / "public" / "feed.xml").read_bytes()
+        guids = episode_guids(hub)
+        within = timed(["aggregate", "--all"], hub)
+        database = hub / ".mediahub" / "mediahub.db"
+        stored = _item_keys(database)
+        killer = Killer(hub, random.Random(SEED + 1))
+        lock = threading.Lock()
+        for number in range(KILLS):
+            with lock:
+                state["round"] += 1  # every cycle has new items to store and pages to write
+            killer.kill_until_landed(["aggregate", "--all"], within)
+            integrity(database)
+            now_stored = _item_keys(database)
+            assert stored <= now_stored, f"kill {number}: {len(stored - now_stored)} items lost"
+            assert (hub / "public" / "feed.xml").read_bytes() == feed
+            assert episode_guids(hub) == guids
+            for topic in range(3):
+                page = hub / "public" / "topics" / f"news-{topic}"
+                if page.exists():
+                    assert (page / "index.html").is_file()
+                    ET.fromstring((page / "feed.atom").read_bytes())
+            timed(["aggregate", "--all"], hub)
+            stored = _item_keys(database)
+            assert len(stored) >= sources * (100 + 5 * state["round"]) - sources * 5
+        timed(["build"], hub)
+        for topic in range(3):
+            ET.fromstring((hub / "public" / "topics" / f"news-{topic}" / "feed.atom").read_bytes())
+    record_figures(
+        "kills.aggregate",
+        kills=killer.landed,
+        finished_before_kill=killer.finished_first,
+        items_lost=0,
+        items=len(stored),
+    )
+
+
+@pytest.fixture
+def long_recording(tmp_path: Path) -> Path:
+    """A 10-minute MP3 (about 10 MB) made by ffmpeg: copying and tagging it takes a while."""
+    ffmpeg = require_tool("ffmpeg")
+    path = tmp_path / "recording.mp3"
+    subprocess.run(
+        [
+            *(ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=600"),
+            *("-b:a", "128k", "-metadata", "title=Long talk", str(path)),
+        ],
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
+def test_episode_add_killed_leaves_whole_folders_or_none(
+    tmp_path: Path, long_recording: Path
+) -> None:
+    hub = copy_example_hub(tmp_path / "hub")
+    timed(["build"], hub)
+    original = sha256(long_recording)
+    guids = episode_guids(hub)
+    within = timed(["episode", "add", str(long_recording), "--title", "Warm up"], hub)
+    guids = episode_guids(hub)
+    killer = Killer(hub, random.Random(SEED + 2))
+    for number in range(KILLS):
+        title = f"Killed {number}"
+        killer.kill_until_landed(["episode", "add", str(long_recording), "--title", title], within)
+        assert sha256(long_recording) == original, "the user's recording was changed"
+        now = episode_guids(hub)  # every visible folder has a readable episode.md
+        assert {k: v for k, v in now.items() if k in guids} == guids
+        added = set(now) - set(guids)
+        assert len(added) <= 1
+        for name in added:  # a folder is there whole or not at all
+            folder = hub / "episodes" / name
+            assert now[name], f"kill {number}: {name} has no guid"
+            assert (folder / f"{name}.mp3").is_file()
+        timed(["episode", "add", str(long_recording), "--title", f"{title} again"], hub)
+        guids = episode_guids(hub)
+    timed(["build"], hub)
+    integrity(hub / ".mediahub" / "mediahub.db")
+    feed = (hub / "public" / "feed.xml").read_bytes()
+    published = {e.text for e in ET.fromstring(feed).iter("guid")}
+    assert set(guids.values()) <= published
+    leftovers = [p.name for p in (hub / "episodes").iterdir() if p.name.startswith(".add-")]
+    shutil.rmtree(tmp_path / "hub")
+    record_figures(
+        "kills.episode_add",
+        kills=killer.landed,
+        finished_before_kill=killer.finished_first,
+        guids_changed=0,
+        episodes_lost=0,
+        originals_changed=0,
+        staging_folders_left=len(leftovers),
+    )
