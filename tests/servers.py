@@ -47,10 +47,13 @@ class Running:
 
 
 @contextmanager
-def running(app: web.Application) -> Iterator[Running]:
-    """Serve ``app`` until the block ends, then shut it down (cleanup_ctx runs)."""
+def running(app: web.Application, port: int | None = None) -> Iterator[Running]:
+    """Serve ``app`` until the block ends, then shut it down (cleanup_ctx runs).
+
+    ``port``: when the app must know its address beforehand (e.g. a public URL).
+    """
     loop = asyncio.new_event_loop()
-    port = free_port()
+    port = port or free_port()
     runner = web.AppRunner(app)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

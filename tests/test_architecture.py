@@ -21,6 +21,8 @@ HOMES = {
     "cmarkgfm": ("content.py",),
     "nh3": ("aggregate/sanitize.py",),
     "PIL": ("artwork.py",),
+    "brotli": ("serve/prepared.py",),
+    "uvloop": ("serve/run.py",),
 }
 # the aiohttp *client* lives in one place; the server side lives in serve/
 AIOHTTP_ALLOWED = ("serve/", "aggregate/fetch.py", "cli/server.py")

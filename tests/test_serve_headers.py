@@ -168,3 +168,19 @@ def test_a_page_rewritten_on_disk_is_served_new_within_seconds(served_hub: Serve
         "a 404 for the removed page",
         timeout=10,
     )
+
+
+def test_a_client_that_does_not_read_gets_every_answer_in_order(served_hub: Served) -> None:
+    """Many pipelined requests, unread: the first answered by the fast path, the rest after
+    the hand-over to aiohttp (a query string) -- all arrive, complete and in order."""
+    _, _, page = request(served_hub, "GET", "/")
+    host = f"Host: 127.0.0.1:{served_hub.port}\r\n"
+    count = 400  # about 2.4 MB of answers, asked for before any is read
+    ask = "".join(f"GET /?n={n} HTTP/1.1\r\n{host}\r\n" if n % 2 else
+                  f"GET / HTTP/1.1\r\n{host}\r\n" for n in range(count))  # fmt: skip
+    ask += f"GET /feed.xml HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
+    out = raw_exchange(served_hub, ask.encode(), b"HTTP/1.1 200 OK", count + 2)
+    answers = out.split(b"HTTP/1.1 200 OK")[1:]
+    assert len(answers) == count + 1
+    assert all(a.split(b"\r\n\r\n", 1)[1].startswith(page) for a in answers[:count])
+    assert b"<rss" in answers[-1]

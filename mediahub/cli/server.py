@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from mediahub.cli.common import EXIT_OK, load_config, print_json
@@ -31,6 +32,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--no-watch", action="store_true", help="do not rebuild when content files change"
+    )
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="while editing: pages reload in the browser after each rebuild (one worker)",
     )
     serve.add_argument(
         "--workers",
@@ -73,14 +79,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--workers", f"{args.workers} is not a number of processes", "use 0 or more"
         )
-    workers = args.workers or os.cpu_count() or 1
+    workers = 1 if args.dev else args.workers or os.cpu_count() or 1
     on = not args.static_only
     options = ServerOptions(
+        dev=args.dev,
         jobs=on,
         stats=on,
         watch=on and config.serve.watch and not args.no_watch,
         fast_path=True,
+        subscribe=workers == 1,
     )
+    if workers > 1 and config.serve.public_url:
+        print(
+            "note: WebSub subscriptions to sources' hubs need --workers 1; polling only",
+            file=sys.stderr,
+        )
     try:
         sock = bind(host, port)
     except OSError as exc:

@@ -20,6 +20,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.typedefs import Handler, LooseHeaders
 
 from mediahub.catalog.tags import AUDIO_SUFFIXES
+from mediahub.serve import livereload
 from mediahub.serve.prepared import Prepared, PreparedCache, choose_encoding
 from mediahub.serve.stats import DownloadCounter
 
@@ -174,11 +175,21 @@ def _serve_text(request: web.Request, path: Path, st: os.stat_result) -> web.Res
     entry = cache.get(path, st, _text_headers(path))
     if request.app[OPTIONS].fast_targets and request.raw_path.isascii():
         cache.remember(request.raw_path.encode("ascii"), entry)
+    if request.app[OPTIONS].dev and path.suffix.lower() == ".html":
+        return _with_reload(request, entry)
     encoding = choose_encoding(request.headers.get(hdrs.ACCEPT_ENCODING, ""), entry.offered())
     variant = entry.variants[encoding]
     if _not_modified(request, entry.etags, entry.mtime):
         return web.Response(status=304, headers=variant.headers)
     return web.Response(body=variant.body, headers=variant.headers)
+
+
+def _with_reload(request: web.Request, entry: Prepared) -> web.Response:
+    """--dev: the page with the live-reload script, uncompressed, never cached by the browser."""
+    plain = entry.variants["identity"]
+    headers = {k: v for k, v in plain.headers.items() if k not in ("ETag", "Last-Modified")}
+    headers[hdrs.CACHE_CONTROL] = "no-store"
+    return web.Response(body=livereload.inject(plain.body), headers=headers)
 
 
 # Targets the fast path may resolve itself: no escapes, no query, nothing to decode.

@@ -24,6 +24,9 @@ from mediahub.serve.accesslog import AccessLog
 from mediahub.serve.prepared import CLOCK, PreparedCache, choose_encoding
 
 MAX_HEAD = 8192
+# A client that sends requests but does not read the answers: past this many bytes
+# waiting to be sent, aiohttp (which waits for the socket to drain) takes over.
+MAX_UNSENT = 1024 * 1024
 IDLE_SECONDS = 75.0
 # Headers whose meaning the fast path does not implement: aiohttp answers these requests.
 _HAND_OVER = frozenset(
@@ -103,7 +106,9 @@ class FastProtocol(asyncio.Protocol):
                     return
                 self._buffer = buffer
                 return
-            if end > MAX_HEAD or not self._answer(buffer[:end]):
+            assert self._transport is not None
+            unsent = self._transport.get_write_buffer_size()
+            if end > MAX_HEAD or unsent > MAX_UNSENT or not self._answer(buffer[:end]):
                 # Oversized heads too: aiohttp's parser enforces the header limits.
                 self._hand_over(buffer)
                 return

@@ -27,6 +27,7 @@ from mediahub.errors import BuildError, MediahubError
 from mediahub.model import Episode, Post
 from mediahub.publish.site import build
 from mediahub.publish.topics import build_topics
+from mediahub.serve.subscriber import Subscriber
 from mediahub.store import Store
 
 log = logging.getLogger("mediahub.jobs")
@@ -104,7 +105,10 @@ class Publisher:
                 return build_topics(self.config, store, now)
 
         async with self._lock:
-            return await asyncio.to_thread(topics)
+            written = await asyncio.to_thread(topics)
+            self.changed.set()  # for --dev live reload
+            self.changed = asyncio.Event()
+            return written
 
     def _build(self, now: datetime) -> datetime | None:
         with Store(self.config.paths.database) as store:
@@ -158,7 +162,9 @@ def scheduled_publishing(publisher: Publisher, tick: float) -> Callable[[], Awai
     return step
 
 
-def aggregation(publisher: Publisher, idle: float = 60.0) -> Callable[[], Awaitable[float]]:
+def aggregation(
+    publisher: Publisher, idle: float = 60.0, subscriber: Subscriber | None = None
+) -> Callable[[], Awaitable[float]]:
     """A step that runs one aggregation cycle over the due sources, then rebuilds topics.
 
     It returns the pause until the next source is due (at most ``idle`` seconds,
@@ -173,7 +179,8 @@ def aggregation(publisher: Publisher, idle: float = 60.0) -> Callable[[], Awaita
             for source in config.aggregate.sources:  # mediahub.toml's are always followed
                 store.add_source(source, now)
             report = await cycle_once(store, settings, now)
-            upcoming = [s.next_fetch for s in store.list_sources() if s.next_fetch and not s.gone]
+            states = store.list_sources()
+        upcoming = [s.next_fetch for s in states if s.next_fetch and not s.gone]
         if report.outcomes:
             log.info("aggregate: %s", report.summary())
             for failed in report.errors:
@@ -181,6 +188,8 @@ def aggregation(publisher: Publisher, idle: float = 60.0) -> Callable[[], Awaita
         if report.new_items:
             written = await publisher.rebuild_topics(now)
             log.info("aggregate: %d topic files rebuilt", written)
+        if subscriber is not None:
+            await subscriber.maintain(states)
         if not upcoming:
             return idle
         wait = (min(upcoming) - publisher.clock()).total_seconds()
@@ -220,6 +229,8 @@ class JobOptions:
     aggregate: bool = True
     # Longest pause between looks at the sources (new ones are picked up within it).
     aggregate_idle: float = 60.0
+    # Subscribes sources that advertise a WebSub hub (None: polling only).
+    subscriber: Subscriber | None = None
 
 
 def start_jobs(
@@ -243,7 +254,10 @@ def start_jobs(
             async def aggregate_after_start() -> None:
                 while options.initial_build and publisher.builds == 0:
                     await publisher.changed.wait()  # the first build writes the site
-                await forever("aggregation", aggregation(publisher, options.aggregate_idle))
+                await forever(
+                    "aggregation",
+                    aggregation(publisher, options.aggregate_idle, options.subscriber),
+                )
 
             tasks.append(asyncio.create_task(aggregate_after_start(), name="aggregation"))
         if options.watch:

@@ -18,9 +18,19 @@ from mediahub.aggregate.guard import NetworkGuard
 from mediahub.config import Config
 from mediahub.model import ServedBytes
 from mediahub.serve import app as static
-from mediahub.serve.jobs import Clock, JobOptions, Publisher, forever, start_jobs, system_clock
+from mediahub.serve import livereload
+from mediahub.serve.jobs import (
+    PUBLISHER,
+    Clock,
+    JobOptions,
+    Publisher,
+    forever,
+    start_jobs,
+    system_clock,
+)
 from mediahub.serve.stats import DownloadCounter
 from mediahub.serve.statspage import stats_routes
+from mediahub.serve.subscriber import Subscriber
 from mediahub.serve.websub import RETRIES, Hub
 from mediahub.store import Store
 
@@ -28,6 +38,7 @@ log = logging.getLogger("mediahub.serve")
 
 STORE = web.AppKey("store", Store)
 HUB = web.AppKey("hub", Hub)
+SUBSCRIBER = web.AppKey("subscriber", Subscriber)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +54,9 @@ class ServerOptions:
     websub_retries: tuple[float, ...] = RETRIES
     aggregate: bool = True
     aggregate_idle: float = 60.0
+    # Subscribe to sources' WebSub hubs (needs serve.public_url; one worker process only,
+    # since subscriptions live in that process's memory).
+    subscribe: bool = True
     # Let the fast path (serve/fastpath.py) answer cached pages and feeds.
     fast_path: bool = False
 
@@ -107,6 +121,19 @@ def _hub(config: Config, store: Callable[[], Store], clock: Clock, options: Serv
     )
 
 
+def _subscriber(config: Config, clock: Clock, publisher: Publisher) -> Subscriber:
+    """WebSub pushes from the hubs aggregated sources advertise (needs serve.public_url)."""
+    agg = config.aggregate
+    return Subscriber(
+        str(config.serve.public_url),
+        NetworkGuard.from_settings(agg.allow_private_networks, agg.allow_networks),
+        lambda: Store(config.paths.database),
+        clock,
+        publisher.rebuild_topics,
+        agg.max_body_mb * 1024 * 1024,
+    )
+
+
 def _closing(hub: Hub) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -127,9 +154,21 @@ def make_server(
 
     if options.stats:
         routes += stats_routes(config, store, clock)
+    if options.dev:
+
+        def changes() -> asyncio.Event | None:
+            publisher = holder["app"].get(PUBLISHER)
+            return None if publisher is None else publisher.changed
+
+        routes += livereload.routes(changes)
     hub = _hub(config, store, clock, options)
     if config.serve.hub:
         routes.append(web.post("/websub", hub.handle))
+    publisher = Publisher(config, clock, listeners=[hub.feed_changed])
+    subscriber = None
+    if options.jobs and options.aggregate and options.subscribe and config.serve.public_url:
+        subscriber = _subscriber(config, clock, publisher)
+        routes += subscriber.routes()
     app = static.make_app(
         config.paths.output,
         static.ServeOptions(
@@ -141,14 +180,17 @@ def make_server(
     )
     holder["app"] = app
     app[HUB] = hub
+    if options.dev:
+        livereload.install(app)
     app.cleanup_ctx.append(_store_context(config))
     if options.stats:
         counter = DownloadCounter(_LazyStats(app), clock)
         app[static.COUNTER] = counter
         app.cleanup_ctx.append(_stats_context(counter, options.stats_flush_seconds))
     app.cleanup_ctx.append(_closing(hub))
+    if subscriber is not None:
+        app[SUBSCRIBER] = subscriber
     if options.jobs:
-        publisher = Publisher(config, clock, listeners=[hub.feed_changed])
         app.cleanup_ctx.append(
             start_jobs(
                 publisher,
@@ -157,6 +199,7 @@ def make_server(
                     tick=options.tick,
                     aggregate=options.aggregate,
                     aggregate_idle=options.aggregate_idle,
+                    subscriber=subscriber,
                 ),
             )
         )
