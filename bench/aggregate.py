@@ -13,10 +13,11 @@ latency to every request and answering conditional requests with 304.
 
 Cold runs start from a fresh copy of a database that knows the feeds but has
 fetched nothing; warm runs repeat a cycle on the state a cold run left (every
-answer a 304). Peak memory is the RSS of the whole process tree (parse workers
-included), sampled every 20 ms. Usage: ``python -m bench aggregate [--feeds N]
-[--runs R]``; the default N is small because feedparser parses a few feeds per
-second per core on this kind of machine.
+answer a 304). Peak memory is the PSS of the whole process tree (parse workers
+included, shared pages counted once), sampled every 20 ms.
+
+Usage: ``python -m bench aggregate [--feeds N] [--runs R]``; the default N is
+small because feedparser parses a few feeds per second per core here.
 """
 
 from __future__ import annotations
@@ -200,10 +201,14 @@ def feed_urls(count: int, port: int) -> list[str]:
 # -- measuring ---------------------------------------------------------------------------
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """RSS of a process and all its descendants, from /proc."""
+def _tree_memory_kib(pid: int) -> int:
+    """Memory of a process and all its descendants, from /proc.
+
+    PSS (proportional set size) where the kernel offers it: pages the parse
+    workers share with the fork server are counted once, not once per process
+    as a sum of RSS would; plain RSS otherwise.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -211,25 +216,38 @@ def _tree_rss_kib(pid: int) -> int:
             with open(f"/proc/{entry}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(entry))
-            with open(f"/proc/{entry}/statm") as statm:
-                rss[int(entry)] = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
         except (OSError, IndexError, ValueError):
             continue
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        total += _memory_kib(current)
         todo.extend(children.get(current, []))
     return total
 
 
+def _memory_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]:
-    """Wall time, peak tree RSS (KiB) and stdout of one command."""
+    """Wall time, peak memory of the process tree (KiB) and stdout of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid))
+        peak = max(peak, _tree_memory_kib(proc.pid))
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
     out, err = proc.communicate()
@@ -405,7 +423,7 @@ def _compare(
         warm.row(),
         f"| cold vs parse floor | mediahub {statistics.median(cold_a):.3f} s | floor "
         f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** |",
-        f"| peak RSS (process tree) | mediahub {rss_a / 1024:.0f} MB | reader "
+        f"| peak memory (process tree, PSS) | mediahub {rss_a / 1024:.0f} MB | reader "
         f"{rss_b / 1024:.0f} MB | |",
         "",
     ]

@@ -306,3 +306,47 @@ def test_duplicate_guids_undated_items_and_json_feed_over_http(store: Store) -> 
     assert got == {"dupes": 3, "json": 2}, report
     (json_state,) = [s for s in store.list_sources() if s.source.url.endswith("/json")]
     assert json_state.feed_title == "J"
+
+
+def test_a_busy_host_does_not_hold_the_slots_other_hosts_could_use(store: Store) -> None:
+    """Sources queued for one host wait for that host, not in the global queue."""
+    import threading
+
+    lock = threading.Lock()
+    active = {"one": 0, "two": 0}
+    overlapping = 0
+
+    def app(name: str) -> web.Application:
+        other = "two" if name == "one" else "one"
+
+        async def feed(request: web.Request) -> web.Response:
+            nonlocal overlapping
+            with lock:
+                active[name] += 1
+                overlapping += active[other] > 0
+            await asyncio.sleep(0.1)
+            with lock:
+                active[name] -= 1
+            return web.Response(body=rss(("a", request.path)))
+
+        application = web.Application()
+        application.router.add_get("/{name}", feed)
+        return application
+
+    settings = CycleSettings(
+        guard=SETTINGS.guard, fetch=FetchSettings(concurrency=2, per_host=1), workers=1
+    )
+    with (
+        serving_in_thread(app("one")) as one,
+        serving_in_thread(app("two"), host="127.0.0.2") as two,
+    ):
+        # Sources are taken in URL order: every source of the first host comes first.
+        for base in (one, two):
+            for n in range(4):
+                store.add_source(Source(f"{base}/f{n}", "t"))
+        report = asyncio.run(
+            Cycle(store, settings, NOW, pool=CountingPool()).run(store.list_sources())
+        )
+    assert report.count("fetched") == 8
+    # Both hosts are fetched side by side from the start, not one after the other.
+    assert overlapping >= 4, overlapping

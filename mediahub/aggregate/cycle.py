@@ -212,11 +212,17 @@ class Cycle:
     async def run(self, sources: Sequence[SourceState]) -> CycleReport:
         # Bound what is in flight (fetched bodies waiting for the parser) to keep memory flat.
         gate = asyncio.Semaphore(self.settings.fetch.concurrency)
+        # A source waits for its host first, so sources queued behind a busy host never
+        # hold one of the global slots that sources on other hosts could use.
+        hosts: dict[str, asyncio.Semaphore] = {}
         try:
             async with Fetcher(self.settings.guard, self.settings.fetch) as fetcher:
 
                 async def one(state: SourceState) -> Outcome:
-                    async with gate:
+                    host = urlsplit(state.fetch_url).netloc.lower()
+                    if host not in hosts:
+                        hosts[host] = asyncio.Semaphore(self.settings.fetch.per_host)
+                    async with hosts[host], gate:
                         outcome = await self._one(fetcher, state)
                     self._done += 1
                     if self.progress is not None:
