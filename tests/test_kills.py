@@ -346,9 +346,11 @@ def test_episode_add_killed_leaves_whole_folders_or_none(
     within = timed(["episode", "add", str(long_recording), "--title", "Warm up"], hub)
     guids = episode_guids(hub)
     killer = Killer(hub, random.Random(SEED + 2))
+    staging_seen = 0
     for number in range(KILLS):
         title = f"Killed {number}"
         killer.kill_until_landed(["episode", "add", str(long_recording), "--title", title], within)
+        staging_seen += any(p.name.startswith(".add-") for p in (hub / "episodes").iterdir())
         assert sha256(long_recording) == original, "the user's recording was changed"
         now = episode_guids(hub)  # every visible folder has a readable episode.md
         assert {k: v for k, v in now.items() if k in guids} == guids
@@ -366,6 +368,7 @@ def test_episode_add_killed_leaves_whole_folders_or_none(
     published = {e.text for e in ET.fromstring(feed).iter("guid")}
     assert set(guids.values()) <= published
     leftovers = [p.name for p in (hub / "episodes").iterdir() if p.name.startswith(".add-")]
+    assert not leftovers, "a killed add's staging folder was not swept by the next add"
     shutil.rmtree(tmp_path / "hub")
     record_figures(
         "kills.episode_add",
@@ -374,5 +377,6 @@ def test_episode_add_killed_leaves_whole_folders_or_none(
         guids_changed=0,
         episodes_lost=0,
         originals_changed=0,
+        killed_while_staging=staging_seen,
         staging_folders_left=len(leftovers),
     )
