@@ -168,6 +168,7 @@ def feed_comparison(items: int, runs: int) -> Comparison:
     """mediahub's feed template vs feedgen on the same episodes, in-process each."""
     from jinja2 import Environment
 
+    from mediahub.aggregate.sanitize import apple_description
     from mediahub.model import AudioInfo, Episode, Show
     from mediahub.publish.feeds import FeedPage, render_podcast_feed
     from mediahub.publish.links import Links
@@ -208,6 +209,7 @@ def feed_comparison(items: int, runs: int) -> Comparison:
                 guid=f"guid-{index}",
                 summary=notes[3:80],
                 notes_html=notes,
+                description_html=apple_description(notes),  # as content.py does on reading
                 audio=audio,
                 number=index + 1,
             )

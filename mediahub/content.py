@@ -22,6 +22,7 @@ import yaml
 from cmarkgfm import github_flavored_markdown_to_html
 from cmarkgfm.cmark import Options
 
+from mediahub.aggregate.sanitize import apple_description
 from mediahub.catalog.chapters import read_json_chapters
 from mediahub.catalog.scan import audio_info
 from mediahub.catalog.tags import AUDIO_SUFFIXES
@@ -235,6 +236,7 @@ def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], Audi
         guid=fields.text("guid") or "",
         summary=fields.text("summary") or summary_of(notes_html),
         notes_html=notes_html,
+        description_html=apple_description(notes_html),
         audio=audio,
         season=fields.integer("season"),
         number=fields.integer("number"),
@@ -382,10 +384,10 @@ def read_all(config: Config, store: Store) -> Content:
                     )
                 )
                 continue
-            jobs.append(("episode", folder, _fingerprint(config.timezone, *files)))
+            jobs.append(("episode", folder, _fingerprint(_SHAPE, config.timezone, *files)))
     if config.paths.posts.is_dir():
         for path in sorted(config.paths.posts.rglob("*.md")):
-            jobs.append(("post", path, _fingerprint(config.timezone, path)))
+            jobs.append(("post", path, _fingerprint(_SHAPE, config.timezone, path)))
 
     parsed: dict[Path, object] = {}
     missing = []
@@ -446,6 +448,12 @@ def _parse_share(
         if store is None:
             own.close()
     return results
+
+
+# The fields of the cached types: a cache written by another version of the model is a miss.
+_SHAPE = repr(
+    [sorted(t.__dataclass_fields__) for t in (Episode, Post, AudioInfo)]
+)
 
 
 def _fingerprint(*parts: object) -> str:

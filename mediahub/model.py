@@ -204,6 +204,8 @@ class Episode:
     image: Path | None = None
     guests: tuple[str, ...] = ()
     soundbites: tuple[Soundbite, ...] = ()
+    # The show notes cut down to the tags Apple shows (computed once, when read).
+    description_html: str = ""
     # Extra transcript formats published beside transcript.vtt: (path, MIME type).
     transcript_extra: tuple[tuple[Path, str], ...] = ()
 

@@ -8,12 +8,13 @@ once before they are published, so a broken template never reaches an app.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from xml.parsers import expat
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from mediahub.aggregate.sanitize import apple_description
 from mediahub.errors import MediahubError
@@ -21,7 +22,7 @@ from mediahub.model import Episode, Post, Show, SourceState
 from mediahub.publish.check import podcast_guid
 from mediahub.publish.html import absolute_links
 from mediahub.publish.links import Links
-from mediahub.publish.templating import rfc3339, strip_xml_illegal
+from mediahub.publish.templating import cdata, rfc822, rfc3339, strip_xml_illegal
 
 __all__ = ["FeedPage", "podcast_guid", "render_atom", "render_json_feed", "render_podcast_feed"]
 
@@ -87,25 +88,109 @@ def render_podcast_feed(
 ) -> bytes:
     """One podcast feed document as UTF-8 bytes; checked to be well-formed.
 
-    An archive's lastBuildDate is its own newest episode, so it stays byte-identical
-    while newer episodes are published.
+    The channel comes from the ``feed.xml`` template (a hub may override it); the
+    items are rendered here, in code, since a feed of thousands of episodes is
+    mostly items and they must be exactly right for every app. An archive's
+    lastBuildDate is its own newest episode, so it stays byte-identical while
+    newer episodes are published.
     """
     if page.is_archive and page.episodes:
         updated = max(e.date for e in page.episodes)
+    item = ItemRenderer(show, links, show_image)
     text = env.get_template("feed.xml").render(
         show=show,
         podcast=show.podcast,
         page=page,
         episodes=page.episodes,
+        items=Markup("".join(item(e) for e in page.episodes)),
         links=links,
         show_image=show_image,
         updated=updated,
         hubs=hubs,
         podroll=podroll,
-        notes=lambda episode: absolute_links(episode.notes_html, links.url("")),
-        apple=lambda episode: apple_description(absolute_links(episode.notes_html, links.url(""))),
     )
     return _well_formed(text, page.path)
+
+
+class ItemRenderer:
+    """Renders one ``<item>`` of the podcast feed: iTunes and Podcasting 2.0 tags."""
+
+    def __init__(self, show: Show, links: Links, show_image: str | None) -> None:
+        self.show = show
+        self.links = links
+        self.base = links.url("")
+        self.show_image = show_image
+        self.language = show.language
+
+    def __call__(self, episode: Episode) -> str:
+        links, x = self.links, _x
+        notes = absolute_links(episode.notes_html, self.base)
+        description = episode.description_html or apple_description(notes)
+        description = absolute_links(description, self.base)
+        explicit = self.show.explicit if episode.explicit is None else episode.explicit
+        parts = [
+            "    <item>\n"
+            f"      <title>{x(episode.title)}</title>\n"
+            f"      <itunes:title>{x(episode.title)}</itunes:title>\n"
+            f"      <link>{x(links.page(episode))}</link>\n"
+            f'      <guid isPermaLink="false">{x(episode.guid)}</guid>\n'
+            f"      <pubDate>{rfc822(episode.date)}</pubDate>\n"
+            f"      <description>{cdata(description)}</description>\n"
+            f"      <content:encoded>{cdata(notes)}</content:encoded>\n"
+            f"      <itunes:summary>{x(episode.summary)}</itunes:summary>\n"
+            f"      <itunes:author>{x(self.show.author)}</itunes:author>\n"
+            f'      <enclosure url="{x(links.media(episode))}" length="{episode.audio.size}"'
+            f' type="{x(episode.audio.mime_type)}"/>\n'
+            f"      <itunes:duration>{round(episode.audio.duration)}</itunes:duration>\n"
+            f"      <itunes:episodeType>{x(episode.episode_type)}</itunes:episodeType>\n"
+        ]
+        if episode.season is not None:
+            parts.append(
+                f"      <itunes:season>{episode.season}</itunes:season>\n"
+                f"      <podcast:season>{episode.season}</podcast:season>\n"
+            )
+        if episode.number is not None:
+            parts.append(
+                f"      <itunes:episode>{episode.number}</itunes:episode>\n"
+                f"      <podcast:episode>{episode.number}</podcast:episode>\n"
+            )
+        parts.append(
+            f"      <itunes:explicit>{'true' if explicit else 'false'}</itunes:explicit>\n"
+        )
+        image_path = links.episode_image_path(episode)
+        image = links.url(image_path) if image_path else self.show_image
+        if image:
+            parts.append(f'      <itunes:image href="{x(image)}"/>\n')
+        if episode.chapters_file:
+            url = links.url(links.chapters_path(episode))
+            parts.append(
+                f'      <podcast:chapters url="{x(url)}" type="application/json+chapters"/>\n'
+            )
+        if episode.transcript_file:
+            url = links.url(links.transcript_path(episode))
+            parts.append(
+                f'      <podcast:transcript url="{x(url)}" type="text/vtt"'
+                f' language="{x(self.language)}"/>\n'
+            )
+        for path, mime in episode.transcript_extra:
+            url = links.url(links.side_path(episode, path))
+            parts.append(f'      <podcast:transcript url="{x(url)}" type="{x(mime)}"/>\n')
+        for guest in episode.guests:
+            parts.append(f'      <podcast:person role="guest">{x(guest)}</podcast:person>\n')
+        for bite in episode.soundbites:
+            parts.append(
+                f'      <podcast:soundbite startTime="{bite.start}" duration="{bite.duration}">'
+                f"{x(bite.title or '')}</podcast:soundbite>\n"
+            )
+        parts.append("    </item>\n")
+        return "".join(parts)
+
+
+def _x(text: str) -> str:
+    """Escape text for XML content and attribute values (double-quoted)."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def render_atom(
@@ -173,10 +258,11 @@ def _body(entry: Episode | Post) -> str:
 
 
 def _well_formed(text: str, path: str) -> bytes:
+    """The document as bytes, once expat has read it through without complaint."""
     data = strip_xml_illegal(text).encode("utf-8")
     try:
-        ET.fromstring(data)
-    except ET.ParseError as exc:
+        expat.ParserCreate().Parse(data, True)
+    except expat.ExpatError as exc:
         raise FeedError(
             path,
             f"the rendered feed is not well-formed XML: {exc}",

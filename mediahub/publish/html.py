@@ -10,6 +10,8 @@ _LINK_ATTR = re.compile(r'(\s(?:href|src|poster)=")(/[^"]*|(?!\w+:)[^"#][^"]*)"'
 
 def absolute_links(html: str, base_url: str) -> str:
     """Make root-relative and relative ``href``/``src`` values absolute: feeds have no base."""
+    if 'href="' not in html and 'src="' not in html and 'poster="' not in html:
+        return html
     origin = base_url if base_url.endswith("/") else base_url + "/"
     host = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
 

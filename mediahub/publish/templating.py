@@ -52,8 +52,11 @@ def clock(seconds: float) -> str:
 
 
 def cdata(text: str) -> Markup:
-    """Wrap text in CDATA for XML, splitting any ']]>' it contains."""
-    body = _XML_ILLEGAL.sub("", str(text)).replace("]]>", "]]]]><![CDATA[>")
+    """Wrap text in CDATA for XML, splitting any ']]>' it contains.
+
+    Characters XML forbids are removed from the whole feed afterwards, in one pass.
+    """
+    body = str(text).replace("]]>", "]]]]><![CDATA[>")
     return Markup(f"<![CDATA[{body}]]>")
 
 
