@@ -6,7 +6,6 @@ names it; the reader collects every problem instead of stopping at the first.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import uuid
@@ -27,13 +26,13 @@ from mediahub.catalog.chapters import read_json_chapters
 from mediahub.catalog.scan import audio_info
 from mediahub.catalog.tags import AUDIO_SUFFIXES
 from mediahub.config import Config
+from mediahub.content_scan import EPISODE_FILE, Sources, scan_sources
 from mediahub.errors import ContentError, MediahubError
 from mediahub.files import write_text_atomic
 from mediahub.model import AudioInfo, Cue, Episode, Post, Soundbite
 from mediahub.parallel import default_workers, fork_map
 from mediahub.store import Store
 
-EPISODE_FILE = "episode.md"
 EPISODE_TYPES = ("full", "trailer", "bonus")
 # Transcript formats published beside transcript.vtt when present: (file name, MIME type).
 EXTRA_TRANSCRIPTS = (("transcript.srt", "application/x-subrip"), ("transcript.html", "text/html"))
@@ -360,35 +359,16 @@ def _check_slug(slug: str, where: Path) -> None:
         )
 
 
-def read_all(config: Config, store: Store) -> Content:
+def read_all(config: Config, store: Store, sources: Sources | None = None) -> Content:
     """Every episode and post of the hub, plus every problem found on the way.
 
     A file whose fingerprint (size and mtime of everything it is made of) is
     unchanged since the last read comes from the store's cache; the others are
     parsed, by one process per core when there are many.
     """
+    sources = sources or scan_sources(config)
+    jobs, problems = sources.jobs, list(sources.problems)
     cache = store.cached_content()
-    problems: list[MediahubError] = []
-    jobs: list[tuple[str, Path, str]] = []  # (kind, source, fingerprint)
-    if config.paths.episodes.is_dir():
-        for folder in sorted(p for p in config.paths.episodes.iterdir() if p.is_dir()):
-            if folder.name.startswith((".", "_")):
-                continue
-            files = sorted(folder.iterdir())
-            if folder / EPISODE_FILE not in files:
-                problems.append(
-                    ContentError(
-                        str(folder),
-                        f"has no {EPISODE_FILE}",
-                        "add one with at least title and date",
-                    )
-                )
-                continue
-            jobs.append(("episode", folder, _fingerprint(_SHAPE, config.timezone, *files)))
-    if config.paths.posts.is_dir():
-        for path in sorted(config.paths.posts.rglob("*.md")):
-            jobs.append(("post", path, _fingerprint(_SHAPE, config.timezone, path)))
-
     parsed: dict[Path, object] = {}
     missing = []
     for kind, source, fingerprint in jobs:
@@ -397,6 +377,17 @@ def read_all(config: Config, store: Store) -> Content:
             parsed[source] = hit[1]
         else:
             missing.append((kind, source, fingerprint))
+    return _finish(config, store, jobs, problems, parsed, missing)
+
+
+def _finish(
+    config: Config,
+    store: Store,
+    jobs: list[tuple[str, Path, str]],
+    problems: list[MediahubError],
+    parsed: dict[Path, object],
+    missing: list[tuple[str, Path, str]],
+) -> Content:
     workers = default_workers(len(missing))
     if workers > 1:
         shares = fork_map(lambda share: _parse_share(config, None, share), missing, workers)
@@ -448,27 +439,6 @@ def _parse_share(
         if store is None:
             own.close()
     return results
-
-
-# The fields of the cached types: a cache written by another version of the model is a miss.
-_SHAPE = repr(
-    [sorted(t.__dataclass_fields__) for t in (Episode, Post, AudioInfo)]
-)
-
-
-def _fingerprint(*parts: object) -> str:
-    """Names, sizes and mtimes of files (and any other parts): changes when any of them does."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if isinstance(part, Path):
-            try:
-                stat = part.stat()
-                digest.update(f"{part.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-            except OSError:
-                digest.update(f"{part.name}|missing\n".encode())
-        else:
-            digest.update(f"{part}\n".encode())
-    return digest.hexdigest()
 
 
 def _duplicate_slugs(posts: list[Post]) -> list[MediahubError]:

@@ -25,7 +25,8 @@ from mediahub.catalog import chapters as chapter_files
 from mediahub.catalog import tags
 from mediahub.catalog.scan import read_file
 from mediahub.config import Config
-from mediahub.content import EPISODE_FILE, EPISODE_TYPES, episode_document
+from mediahub.content import EPISODE_TYPES, episode_document
+from mediahub.content_scan import EPISODE_FILE
 from mediahub.errors import AudioError, ContentError
 from mediahub.files import write_text_atomic
 from mediahub.model import AudioInfo, Chapter, TagSet

@@ -17,17 +17,11 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
+from mediahub.publish.keys import builtin_templates
+
 # Characters XML 1.0 forbids; stripped from every value a template prints so a feed
 # built from odd tags or notes stays well-formed.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def builtin_templates() -> Path:
-    """Templates shipped with mediahub: inside the wheel, or the repo's top-level folder."""
-    installed = Path(__file__).resolve().parent.parent / "templates"
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parents[2] / "templates"
 
 
 def strip_xml_illegal(text: str) -> str:

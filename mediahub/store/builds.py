@@ -3,8 +3,10 @@ input key of every output written, so an unchanged build renders nothing."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from mediahub.store.base import StoreBase
 
@@ -22,6 +24,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (output, path)
     )
     """,
+    """
+    CREATE TABLE build_state (
+        output TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        next_due TEXT,
+        summary TEXT NOT NULL
+    )
+    """,
 )
 
 
@@ -35,7 +45,7 @@ class BuildQueries(StoreBase):
         for path, fingerprint, data in rows:
             try:
                 cached[path] = (fingerprint, pickle.loads(data))
-            except Exception:  # noqa: BLE001 - a stale pickle is only a cache miss
+            except Exception:
                 continue
         return cached
 
@@ -48,6 +58,28 @@ class BuildQueries(StoreBase):
             )
             stale = [(p,) for (p,) in db.execute("SELECT path FROM content_cache") if p not in keep]
             db.executemany("DELETE FROM content_cache WHERE path = ?", stale)
+
+    def last_build(self, output: str) -> tuple[str, str | None, dict[str, Any]] | None:
+        """(input digest, next scheduled time, summary) of the last complete build."""
+        row = self._db.execute(
+            "SELECT digest, next_due, summary FROM build_state WHERE output = ?", (output,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            summary = json.loads(row[2])
+        except ValueError:
+            return None
+        return str(row[0]), row[1], summary if isinstance(summary, dict) else {}
+
+    def save_build(
+        self, output: str, digest: str, next_due: str | None, summary: Mapping[str, Any]
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO build_state VALUES (?, ?, ?, ?)",
+                (output, digest, next_due, json.dumps(summary)),
+            )
 
     def output_keys(self, output: str) -> dict[str, str]:
         rows = self._db.execute("SELECT path, input_key FROM outputs WHERE output = ?", (output,))

@@ -1,0 +1,85 @@
+"""What the content folders hold, by fingerprint, with nothing parsed.
+
+A build first lists every episode folder and post with the size and mtime of
+each file it is made of. That is cheap (one directory read and a stat per
+file), and equal fingerprints mean the cached parse, and often the whole last
+build, is still right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediahub.config import Config
+from mediahub.errors import ContentError, MediahubError
+from mediahub.model import AudioInfo, Episode, Post
+
+EPISODE_FILE = "episode.md"
+
+# The fields of the cached types: a cache written by another version of the model is a miss.
+SHAPE = repr([sorted(t.__dataclass_fields__) for t in (Episode, Post, AudioInfo)])
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Episode folders and posts found, with fingerprints, and folders that are not episodes."""
+
+    jobs: list[tuple[str, Path, str]]  # (kind, source, fingerprint)
+    problems: list[MediahubError]
+
+    def digest(self) -> str:
+        """One fingerprint of all content: equal digests mean nothing changed on disk."""
+        return fingerprint(
+            *(f"{kind}|{source}|{fp}" for kind, source, fp in self.jobs),
+            *(p.line() for p in self.problems),
+        )
+
+
+def fingerprint(*parts: object) -> str:
+    """Names, sizes and mtimes of files (and any other parts): changes when any of them does."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, (Path, os.DirEntry)):
+            try:
+                stat = part.stat()
+                digest.update(f"{part.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{part.name}|missing\n".encode())
+        else:
+            digest.update(f"{part}\n".encode())
+    return digest.hexdigest()
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as found:
+        return sorted(found, key=lambda entry: entry.name)
+
+
+def scan_sources(config: Config) -> Sources:
+    """List episode folders and posts with their fingerprints (stat calls only)."""
+    problems: list[MediahubError] = []
+    jobs: list[tuple[str, Path, str]] = []
+    episodes = config.paths.episodes
+    if episodes.is_dir():
+        for entry in _entries(episodes):
+            if not entry.is_dir() or entry.name.startswith((".", "_")):
+                continue
+            folder = episodes / entry.name
+            files = _entries(folder)
+            if not any(f.name == EPISODE_FILE for f in files):
+                problems.append(
+                    ContentError(
+                        str(folder),
+                        f"has no {EPISODE_FILE}",
+                        "add one with at least title and date",
+                    )
+                )
+                continue
+            jobs.append(("episode", folder, fingerprint(SHAPE, config.timezone, *files)))
+    if config.paths.posts.is_dir():
+        for path in sorted(config.paths.posts.rglob("*.md")):
+            jobs.append(("post", path, fingerprint(SHAPE, config.timezone, path)))
+    return Sources(jobs, problems)
