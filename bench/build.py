@@ -282,13 +282,7 @@ def main(argv: list[str]) -> str:
     def mediahub_full() -> None:
         shutil.rmtree(hub / "public", ignore_errors=True)
         shutil.rmtree(hub / ".mediahub", ignore_errors=True)
-        subprocess.run(
-            [sys.executable, "-m", "mediahub", "build"],
-            cwd=hub,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env=env,
-        )
+        mediahub_again()
 
     def mediahub_again() -> None:
         subprocess.run(

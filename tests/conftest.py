@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,25 +93,19 @@ class Served:
         return f"http://127.0.0.1:{self.port}"
 
 
-@pytest.fixture
-def served_hub(hub: Path) -> Iterator[Served]:
-    """The example hub built for, and served by, ``mediahub serve`` on a free local port."""
-    port = free_port()
-    result = run_cli("build", "--url", f"http://127.0.0.1:{port}", cwd=hub)
-    assert result.code == 0, result.err
+@contextmanager
+def serving(hub: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    """``mediahub serve`` on ``port`` as a subprocess, stopped (and reaped) on exit."""
     proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "mediahub", "serve", "--port", str(port)),
-            *("--url", f"http://127.0.0.1:{port}"),
-        ],
+        [sys.executable, "-m", "mediahub", "serve", "--port", str(port), *extra],
         cwd=hub,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         wait_for_port(port, proc)
-        yield Served(hub, port)
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -118,6 +113,15 @@ def served_hub(hub: Path) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.fixture
+def served_hub(hub: Path) -> Iterator[Served]:
+    """The example hub built for, and served by, ``mediahub serve`` on a free local port."""
+    port = free_port()
+    result = run_cli("build", "--url", f"http://127.0.0.1:{port}", cwd=hub)
+    assert result.code == 0, result.err
+    with serving(hub, port, "--url", f"http://127.0.0.1:{port}"):
+        yield Served(hub, port)

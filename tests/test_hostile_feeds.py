@@ -31,7 +31,13 @@ from mediahub import config as config_module
 from mediahub.aggregate.sanitize import MAX_HTML
 from mediahub.model import StoredItem
 from mediahub.store import Store
-from tests.conftest import copy_example_hub, free_port, require_tool, run_cli, wait_for_port
+from tests.conftest import (
+    copy_example_hub,
+    free_port,
+    require_tool,
+    run_cli,
+    serving,
+)
 from tests.hostile import Case, HostileServer, cases, good_feed, hostile_server
 
 # Generous bounds: a hang guard, not a speed claim; memory of the whole process tree.
@@ -183,15 +189,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         port = free_port()
         built = run_cli("build", "--url", f"http://127.0.0.1:{port}", cwd=hub)
         assert built.code == 0, built.err
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mediahub", "serve", "--port", str(port), "--static-only"],
-            cwd=hub,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            wait_for_port(port, proc)
+        with serving(hub, port, "--static-only"):
             yield Run(
                 server,
                 found,
@@ -207,15 +205,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 token,
                 f"http://127.0.0.1:{port}",
             )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stderr:
-                proc.stderr.close()
 
 
 def test_the_cycle_finishes_without_a_crash(run: Run) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_example_hub, free_port, run_cli, wait_for_port
+from tests.conftest import copy_example_hub, free_port, run_cli, serving
 
 PASSWD = b"root:x:0:0:"
 
@@ -136,28 +136,11 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     (public / "escape.txt").symlink_to(outside / "secret.txt")
     (public / "passwd.xml").symlink_to("/etc/passwd")
     audio = next(public.rglob("*.mp3"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediahub", "serve", "--port", str(port)],
-        cwd=hub,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, proc)
+    with serving(hub, port) as proc:
         yield Target(
             hub, port, token, "/" + audio.relative_to(public).as_posix(), audio.stat().st_size
         )
         assert proc.poll() is None, "the server died under attack"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 TRAVERSALS = [
