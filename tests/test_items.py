@@ -175,3 +175,25 @@ def test_search_words_prefixes_topic_and_hostile_syntax(store: Store) -> None:
     for hostile in ('"', "AND OR NOT", "title:*", "NEAR(", "'; DROP TABLE items; --", ""):
         assert isinstance(store.search_items(hostile), list)
     assert store.count_items() == 2
+
+
+def test_an_id_repeated_in_one_feed_is_one_item_updated_in_order(store: Store) -> None:
+    """The batched write decides as saving the items one by one would."""
+    saved = store.save_items(A, feed(item(1), item(1, title="Edited in the same feed")), NOW)
+    assert saved == 1
+    (stored,) = store.latest_items(A, 5)
+    assert stored.item.title == "Edited in the same feed"
+    assert [h.stored.item.id for h in store.search_items("edited")] == ["id-1"]
+    assert store.search_items("headline") == []
+
+
+def test_stories_across_sources_are_found_for_a_whole_batch(store: Store) -> None:
+    store.save_items(A, feed(*(item(n, link=f"https://news.example/{n}") for n in range(30))), NOW)
+    store.save_items(
+        B, feed(*(item(n + 100, link=f"https://www.news.example/{n}/") for n in range(30))), NOW
+    )
+    stories = {
+        s.item.id: s.story for s in store.topic_items("leadership", NOW - timedelta(days=9), 90)
+    }
+    assert all(stories[f"id-{n}"] == stories[f"id-{n + 100}"] for n in range(30))
+    assert len(set(stories.values())) == 30

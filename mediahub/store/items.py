@@ -15,7 +15,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -72,7 +72,6 @@ _TRACKING = re.compile(
     re.IGNORECASE,
 )
 _TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\w]+")
 
 _SELECT = (
@@ -118,7 +117,12 @@ def plain(fragment: str | None) -> str:
     """Sanitised HTML -> plain text for the search index and snippets."""
     if not fragment:
         return ""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+    if "<" in fragment:
+        fragment = _TAG.sub(" ", fragment)
+    if "&" in fragment:
+        fragment = html.unescape(fragment)
+    # str.split() splits on exactly what the regex \s matches, several times faster.
+    return " ".join(fragment.split())
 
 
 def _hash(item: Item) -> str:
@@ -188,6 +192,244 @@ def _stored(row: Sequence[object]) -> StoredItem:
     )
 
 
+_INSERT = (
+    "INSERT INTO items (rowid, source_url, id, title, link, published, updated, author,"
+    " summary_html, content_html, enclosures, image, content_hash, first_seen,"
+    " sort_date, last_changed, changes_today, link_key, title_key, story)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_UPDATE = (
+    "UPDATE items SET title = ?, link = ?, published = ?, updated = ?, author = ?,"
+    " summary_html = ?, content_html = ?, enclosures = ?, image = ?,"
+    " content_hash = ?, sort_date = ?, last_changed = ?, changes_today = ?"
+    " WHERE rowid = ?"
+)
+# Bound parameters per IN (...) list.
+_CHUNK = 500
+
+
+def _search_body(item: Item) -> str:
+    return " ".join(
+        filter(None, (plain(item.summary_html), plain(item.content_html), item.author or ""))
+    )
+
+
+class _Known:
+    """What the store holds of one item of the source being saved (mutable while batching)."""
+
+    __slots__ = ("changes_today", "digest", "first_seen", "last_changed", "new", "rowid")
+
+    def __init__(
+        self,
+        rowid: int,
+        digest: str,
+        last_changed: str,
+        changes_today: int,
+        first_seen: str,
+        *,
+        new: bool,
+    ) -> None:
+        self.rowid = rowid
+        self.digest = digest
+        self.last_changed = last_changed
+        self.changes_today = changes_today
+        self.first_seen = first_seen
+        self.new = new
+
+
+class _Batch:
+    """One feed's items for one source, decided in memory and written in a few statements.
+
+    The decisions are those of saving the items one by one (dedup by id, capped
+    updates, stories from other sources): only other sources' items can lend a
+    story, so nothing written in the batch changes another item's lookup.
+    """
+
+    def __init__(self, db: sqlite3.Connection, source_url: str, now: datetime) -> None:
+        self.db = db
+        self.source_url = source_url
+        self.now = now
+        self.stamp = now.isoformat()
+        self.known: dict[str, _Known] = {
+            str(item_id): _Known(rowid, digest, last, count, first, new=False)
+            for item_id, rowid, digest, last, count, first in db.execute(
+                "SELECT id, rowid, content_hash, last_changed, changes_today, first_seen"
+                " FROM items WHERE source_url = ?",
+                (source_url,),
+            )
+        }
+        # Explicit rowids for new rows (the writer holds the lock), so their search
+        # entries can be written in bulk too.
+        self.next_rowid = int(db.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0])
+        # rowid -> [item, digest, sort_date, link_key, title_key, changes, first date] to insert
+        self.inserts: dict[int, list[object]] = {}
+        self.updates: dict[int, tuple[object, ...]] = {}
+        self.index: dict[int, tuple[str, str]] = {}
+
+    def add(self, item: Item) -> None:
+        digest = _hash(item)
+        known = self.known.get(item.id)
+        if known is None:
+            self.next_rowid += 1
+            rowid = self.next_rowid
+            self.known[item.id] = _Known(rowid, digest, self.stamp, 0, self.stamp, new=True)
+            sort_date = (item.published or self.now).isoformat()
+            self.inserts[rowid] = [
+                item,
+                digest,
+                sort_date,
+                canonical_link(item.link),
+                title_key(item.title),
+                0,
+                item.published or self.now,
+            ]
+            self.index[rowid] = (item.title, _search_body(item))
+            return
+        if known.digest == digest:
+            return
+        same_day = self.now - datetime.fromisoformat(known.last_changed) < timedelta(days=1)
+        if same_day and known.changes_today >= UPDATE_CAP:
+            return
+        sort_date = (item.published or datetime.fromisoformat(known.first_seen)).isoformat()
+        known.digest = digest
+        known.last_changed = known.last_changed if same_day else self.stamp
+        known.changes_today = known.changes_today + 1 if same_day else 1
+        self.index[known.rowid] = (item.title, _search_body(item))
+        if known.new:
+            # Changed again within the same feed: the row to insert takes the new values
+            # (its keys and story stay those of the first, as an update would leave them).
+            pending = self.inserts[known.rowid]
+            pending[0], pending[1], pending[2], pending[5] = (
+                item,
+                digest,
+                sort_date,
+                known.changes_today,
+            )
+            return
+        self.updates[known.rowid] = (
+            item.title,
+            item.link,
+            _iso(item.published),
+            _iso(item.updated),
+            item.author,
+            item.summary_html,
+            item.content_html,
+            _enclosures_json(item.enclosures),
+            item.image,
+            digest,
+            sort_date,
+            known.last_changed,
+            known.changes_today,
+            known.rowid,
+        )
+
+    def write(self) -> int:
+        """Write the batch; return how many items were new."""
+        db = self.db
+        if self.updates:
+            db.executemany(_UPDATE, self.updates.values())
+            db.executemany(
+                "DELETE FROM items_fts WHERE rowid = ?", ((rowid,) for rowid in self.updates)
+            )
+        if self.inserts:
+            stories = self._stories()
+            db.executemany(
+                _INSERT,
+                (
+                    self._row(rowid, pending, stories.get(rowid))
+                    for rowid, pending in self.inserts.items()
+                ),
+            )
+        if self.index:
+            db.executemany(
+                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+                ((rowid, title, body) for rowid, (title, body) in self.index.items()),
+            )
+        return len(self.inserts)
+
+    def _row(self, rowid: int, pending: list[object], story: str | None) -> tuple[object, ...]:
+        item, digest, sort_date, link_key, tkey, changes, _ = pending
+        assert isinstance(item, Item)
+        if story is None:
+            story = (
+                "story:" + hashlib.sha1(f"{self.source_url}\x1f{item.id}".encode()).hexdigest()[:20]
+            )
+        return (
+            rowid,
+            self.source_url,
+            item.id,
+            item.title,
+            item.link,
+            _iso(item.published),
+            _iso(item.updated),
+            item.author,
+            item.summary_html,
+            item.content_html,
+            _enclosures_json(item.enclosures),
+            item.image,
+            digest,
+            self.stamp,
+            sort_date,
+            self.stamp,
+            changes,
+            link_key,
+            tkey,
+            story,
+        )
+
+    def _stories(self) -> dict[int, str]:
+        """Stories of new rows carried by other sources: the same link, else the same
+        title within ``STORY_WINDOW`` (the earliest seen wins), in one query per kind."""
+        found: dict[int, str] = {}
+        by_link: dict[str, list[int]] = {}
+        for rowid, pending in self.inserts.items():
+            if pending[3]:
+                by_link.setdefault(str(pending[3]), []).append(rowid)
+        for key, story in self._candidates("link_key", list(by_link)):
+            for rowid in by_link.pop(str(key), ()):
+                found[rowid] = str(story)
+        by_title: dict[str, list[int]] = {}
+        for rowid, pending in self.inserts.items():
+            if rowid not in found and pending[4]:
+                by_title.setdefault(str(pending[4]), []).append(rowid)
+        if not by_title:
+            return found
+        # Window bounds from each row's date when first seen in the batch.
+        windows = {
+            rowid: self._window(self.inserts[rowid][6])
+            for rows in by_title.values()
+            for rowid in rows
+        }
+        for key, story, sort_date in self._candidates("title_key", list(by_title), dated=True):
+            for rowid in by_title.get(str(key), ()):
+                low, high = windows[rowid]
+                if rowid not in found and low <= str(sort_date) <= high:
+                    found[rowid] = str(story)
+        return found
+
+    @staticmethod
+    def _window(when: object) -> tuple[str, str]:
+        assert isinstance(when, datetime)
+        return (when - STORY_WINDOW).isoformat(), (when + STORY_WINDOW).isoformat()
+
+    def _candidates(
+        self, column: str, keys: list[str], *, dated: bool = False
+    ) -> Iterator[tuple[object, ...]]:
+        """Other sources' rows with one of these keys, earliest seen first."""
+        extra = ", sort_date" if dated else ""
+        # Ties (one cycle stamps every item alike) go to the earliest row in index order.
+        order = "first_seen, sort_date, rowid" if dated else "first_seen, rowid"
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            yield from self.db.execute(
+                f"SELECT {column}, story{extra} FROM items"
+                f" WHERE {column} IN ({marks}) AND source_url != ?"
+                f" ORDER BY {order}",
+                (*chunk, self.source_url),
+            )
+
+
 class ItemQueries(StoreBase):
     """Typed queries on the items tables (one base of Store)."""
 
@@ -205,8 +447,11 @@ class ItemQueries(StoreBase):
         Also records the feed's title, link, podcast:guid and hub on the source.
         Retention drops the oldest items beyond ``keep_newest`` or older than
         ``keep_days``, never one the feed still carries (it would come back as new).
+
+        The whole feed is one transaction of a few batched statements: the source's
+        known items are read in one query, stories are looked up per batch, and rows
+        and their search entries are written with ``executemany``.
         """
-        new = 0
         with self._transaction() as db:
             db.execute(
                 "UPDATE sources SET feed_title = coalesce(?, feed_title),"
@@ -214,126 +459,12 @@ class ItemQueries(StoreBase):
                 " hub = coalesce(?, hub) WHERE url = ?",
                 (feed.title, feed.link, feed.podcast_guid, feed.hub, source_url),
             )
+            batch = _Batch(db, source_url, now)
             for item in feed.items:
-                new += self._save_one(db, source_url, item, now)
+                batch.add(item)
+            new = batch.write()
             self._prune(db, source_url, {i.id for i in feed.items}, now, keep_newest, keep_days)
         return new
-
-    def _save_one(self, db: sqlite3.Connection, source_url: str, item: Item, now: datetime) -> int:
-        digest = _hash(item)
-        row = db.execute(
-            "SELECT rowid, content_hash, last_changed, changes_today, first_seen FROM items"
-            " WHERE source_url = ? AND id = ?",
-            (source_url, item.id),
-        ).fetchone()
-        if row is not None:
-            rowid, old_hash, last_changed, changes_today, first_seen = row
-            if old_hash == digest:
-                return 0
-            same_day = now - datetime.fromisoformat(last_changed) < timedelta(days=1)
-            if same_day and changes_today >= UPDATE_CAP:
-                return 0
-            sort_date = item.published or datetime.fromisoformat(first_seen)
-            db.execute(
-                "UPDATE items SET title = ?, link = ?, published = ?, updated = ?, author = ?,"
-                " summary_html = ?, content_html = ?, enclosures = ?, image = ?,"
-                " content_hash = ?, sort_date = ?, last_changed = ?, changes_today = ?"
-                " WHERE rowid = ?",
-                (
-                    item.title,
-                    item.link,
-                    _iso(item.published),
-                    _iso(item.updated),
-                    item.author,
-                    item.summary_html,
-                    item.content_html,
-                    _enclosures_json(item.enclosures),
-                    item.image,
-                    digest,
-                    sort_date.isoformat(),
-                    last_changed if same_day else now.isoformat(),
-                    changes_today + 1 if same_day else 1,
-                    rowid,
-                ),
-            )
-            db.execute("DELETE FROM items_fts WHERE rowid = ?", (rowid,))
-            self._index(db, rowid, item)
-            return 0
-        sort_date = item.published or now
-        link_key = canonical_link(item.link)
-        tkey = title_key(item.title)
-        story = self._story(db, source_url, link_key, tkey, sort_date) or (
-            "story:" + hashlib.sha1(f"{source_url}\x1f{item.id}".encode()).hexdigest()[:20]
-        )
-        cursor = db.execute(
-            "INSERT INTO items (source_url, id, title, link, published, updated, author,"
-            " summary_html, content_html, enclosures, image, content_hash, first_seen,"
-            " sort_date, last_changed, changes_today, link_key, title_key, story)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?)",
-            (
-                source_url,
-                item.id,
-                item.title,
-                item.link,
-                _iso(item.published),
-                _iso(item.updated),
-                item.author,
-                item.summary_html,
-                item.content_html,
-                _enclosures_json(item.enclosures),
-                item.image,
-                digest,
-                now.isoformat(),
-                sort_date.isoformat(),
-                now.isoformat(),
-                link_key,
-                tkey,
-                story,
-            ),
-        )
-        self._index(db, cursor.lastrowid, item)
-        return 1
-
-    @staticmethod
-    def _index(db: sqlite3.Connection, rowid: int | None, item: Item) -> None:
-        body = " ".join(
-            filter(None, (plain(item.summary_html), plain(item.content_html), item.author or ""))
-        )
-        db.execute(
-            "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)", (rowid, item.title, body)
-        )
-
-    @staticmethod
-    def _story(
-        db: sqlite3.Connection,
-        source_url: str,
-        link_key: str | None,
-        tkey: str | None,
-        when: datetime,
-    ) -> str | None:
-        """The story of an item from another source with the same link or title."""
-        if link_key:
-            row = db.execute(
-                "SELECT story FROM items WHERE link_key = ? AND source_url != ?"
-                " ORDER BY first_seen LIMIT 1",
-                (link_key, source_url),
-            ).fetchone()
-            if row:
-                return str(row[0])
-        if tkey:
-            row = db.execute(
-                "SELECT story FROM items WHERE title_key = ? AND source_url != ?"
-                " AND sort_date BETWEEN ? AND ? ORDER BY first_seen LIMIT 1",
-                (
-                    tkey,
-                    source_url,
-                    (when - STORY_WINDOW).isoformat(),
-                    (when + STORY_WINDOW).isoformat(),
-                ),
-            ).fetchone()
-            if row:
-                return str(row[0])
-        return None
 
     @staticmethod
     def _prune(
