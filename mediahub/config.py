@@ -72,7 +72,6 @@ class AggregateConfig:
     timeout: int = 60
     connect_timeout: int = 10
     parse_timeout: int = 60
-    parse_timeout: int = 60
     floor_minutes: int = 15
     ceiling_hours: int = 24
 
@@ -440,7 +439,6 @@ def _aggregate(table: _Table, entries: list[Any], root: Path) -> AggregateConfig
         max_body_mb=table.number("max_body_mb", 15, 1, 1024),
         timeout=table.number("timeout", 60, 1, 3600),
         connect_timeout=table.number("connect_timeout", 10, 1, 600),
-        parse_timeout=table.number("parse_timeout", 60, 1, 3600),
         parse_timeout=table.number("parse_timeout", 60, 1, 3600),
         floor_minutes=table.number("floor_minutes", 15, 1, 24 * 60),
         ceiling_hours=table.number("ceiling_hours", 24, 1, 24 * 30),
