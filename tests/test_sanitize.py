@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 
 from mediahub.aggregate.sanitize import absolute_url, plain_text, sanitize_html, text_to_html
@@ -81,3 +84,43 @@ def test_absolute_url_only_http() -> None:
     assert absolute_url("javascript:alert(1)", BASE) is None
     assert absolute_url("file:///etc/passwd", BASE) is None
     assert absolute_url("", BASE) is None
+
+
+def test_plain_text_skips_the_cleaner_with_the_cleaners_output() -> None:
+    """The shortcut for fragments without markup gives exactly what nh3 gives."""
+    from mediahub.aggregate.sanitize import _cleaner
+
+    alphabet = [*"ab >\"'\n\t\r\x00\x01\x0b\x0c\x7f\x85\xa0\u2028é€😀 ;=/-<&", "\uffff"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14)))
+        for base in (None, BASE):
+            assert sanitize_html(text, base) == _cleaner(base).clean(text), repr(text)
+    with pytest.raises(UnicodeEncodeError):
+        sanitize_html("lone \ud800 surrogate")
+
+
+def test_absolute_links_skip_urljoin_with_urljoins_answer() -> None:
+    def reference(url: str, base: str | None) -> str | None:
+        url = url.strip()
+        if base:
+            url = urljoin(base, url)
+        return url if urlsplit(url).scheme.lower() in ("http", "https") else None
+
+    pieces = ["http://", "https://", "HTTP://", "a.com", ":80", ":", "/", "?", "#", ";", "&"]
+    pieces += ["=", " ", "\t", "\n", "\x01", "..", ".", "%20", "é", "[::1]", "@", "//", "b"]
+    rng = random.Random(8)
+    for _ in range(20_000):
+        url = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 9)))
+        if rng.random() < 0.6:
+            url = rng.choice(["http://", "https://"]) + url
+        for base in (None, BASE, "http://y.example", "file:///srv/feeds/a.xml"):
+            try:
+                expected: object = reference(url, base)
+            except ValueError as exc:
+                expected = str(exc)
+            try:
+                got: object = absolute_url(url, base)
+            except ValueError as exc:
+                got = str(exc)
+            assert got == expected, (url, base)

@@ -85,11 +85,30 @@ def _make_cleaner(
     )
 
 
+# Text the cleaner would only re-serialise: no markup, no references, nothing its input
+# stream rewrites (CR, NUL). For it the cleaner's output is the text with ">" and U+00A0
+# written as references (a differential test holds this against nh3).
+_NEEDS_CLEANER = re.compile("[<&\r\x00]")
+
+
 def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """Untrusted HTML -> HTML safe to put in a page as is."""
     if not fragment:
         return ""
-    return _cleaner(base_url).clean(fragment[:MAX_HTML])
+    fragment = fragment[:MAX_HTML]
+    if _NEEDS_CLEANER.search(fragment) is None and _encodable(fragment):
+        # Plain text (most summaries): the same output without a parse and a serialise.
+        return fragment.replace(">", "&gt;").replace("\xa0", "&nbsp;")
+    return _cleaner(base_url).clean(fragment)
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates, which the cleaner refuses (so the fast path must too)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def text_to_html(text: str) -> str:
@@ -112,11 +131,22 @@ def plain_text(fragment: str) -> str:
     return _SPACE.sub(" ", fragment).strip()
 
 
+# An absolute http(s) URL that urljoin would hand back unchanged: a plain host, no empty
+# query, fragment or path parameters, no controls or spaces (which it strips or drops).
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[^\x00-\x20\x7f?#;]*)?"
+    r"(?:\?[^\x00-\x20\x7f#]+)?(?:#[^\x00-\x20\x7f]+)?"
+)
+
+
 def absolute_url(url: str | None, base_url: str | None) -> str | None:
     """A link from a feed made absolute against the feed's URL; only http(s), else None."""
     if not url:
         return None
     url = url.strip()
+    if _PLAIN_ABSOLUTE.fullmatch(url):
+        # Most links: already absolute, so neither urljoin nor a scheme check changes them.
+        return url
     if base_url:
         url = urljoin(base_url, url)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
