@@ -10,12 +10,11 @@ source never stops the others: it gets an error outcome and backs off.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -238,6 +237,10 @@ class Cycle:
 
     def _parse_pool(self) -> Executor:
         if self._pool is None:
+            # Imported here: a warm cycle (all 304) never starts the pool.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # forkserver: never fork a process that runs an event loop and threads.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["mediahub.aggregate.parse"])
