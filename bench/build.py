@@ -279,19 +279,33 @@ def main(argv: list[str]) -> str:
     pelican_python = peer_venv("pelican", "pelican[markdown]")
     env = {**os.environ, "PYTHONHASHSEED": "0"}
 
-    def mediahub_full() -> None:
-        shutil.rmtree(hub / "public", ignore_errors=True)
-        shutil.rmtree(hub / ".mediahub", ignore_errors=True)
-        mediahub_again()
+    # The same posts alone, for a like-for-like row against Pelican.
+    posts_hub = root / "posts-only"
+    if not posts_hub.exists():
+        posts_hub.mkdir()
+        shutil.copy2(hub / "mediahub.toml", posts_hub / "mediahub.toml")
+        shutil.copy2(hub / "cover.jpg", posts_hub / "cover.jpg")
+        (posts_hub / "posts").symlink_to(hub / "posts")
 
-    def mediahub_again() -> None:
+    def full_build(folder: Path) -> None:
+        shutil.rmtree(folder / "public", ignore_errors=True)
+        shutil.rmtree(folder / ".mediahub", ignore_errors=True)
+        build_again(folder)
+
+    def build_again(folder: Path) -> None:
         subprocess.run(
             [sys.executable, "-m", "mediahub", "build"],
-            cwd=hub,
+            cwd=folder,
             check=True,
             stdout=subprocess.DEVNULL,
             env=env,
         )
+
+    def mediahub_full() -> None:
+        full_build(hub)
+
+    def mediahub_again() -> None:
+        build_again(hub)
 
     def pelican_full() -> None:
         shutil.rmtree(pelican / "output", ignore_errors=True)
@@ -326,6 +340,14 @@ def main(argv: list[str]) -> str:
         pelican_full,
         runs=args.runs,
     )
+    posts_only = alternate(
+        f"full build, the same {args.posts} posts only",
+        "mediahub",
+        lambda: full_build(posts_hub),
+        "Pelican",
+        pelican_full,
+        runs=args.runs,
+    )
     mediahub_full()
     again = alternate(
         "no-change rebuild vs full build",
@@ -347,6 +369,7 @@ def main(argv: list[str]) -> str:
             "| workload | mediahub | peer | ratio |",
             "|---|---|---|---|",
             full.row(),
+            posts_only.row(),
             again.row(),
             feed.row(),
             "",

@@ -258,8 +258,17 @@ def _body(entry: Episode | Post) -> str:
 
 
 def _well_formed(text: str, path: str) -> bytes:
-    """The document as bytes, once expat has read it through without complaint."""
-    data = strip_xml_illegal(text).encode("utf-8")
+    """The document as bytes, once expat has read it through without complaint.
+
+    Characters XML forbids (control characters from odd tags or notes) are removed
+    only when the first reading trips on something, so a clean feed is read once.
+    """
+    data = text.encode("utf-8")
+    try:
+        expat.ParserCreate().Parse(data, True)
+        return data
+    except expat.ExpatError:
+        data = strip_xml_illegal(text).encode("utf-8")
     try:
         expat.ParserCreate().Parse(data, True)
     except expat.ExpatError as exc:
