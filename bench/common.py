@@ -37,7 +37,7 @@ class Comparison:
         r = self.ratios
         return (f"| {self.name} | {self.a_label} {statistics.median(self.a_times):.3f} s | "
                 f"{self.b_label} {statistics.median(self.b_times):.3f} s | "
-                f"**{statistics.median(r):.1f}×** (min {min(r):.1f}, max {max(r):.1f}) |")
+                f"**{statistics.median(r):.1f}x** (min {min(r):.1f}, max {max(r):.1f}) |")
 
 
 def alternate(name: str, a_label: str, a: Callable[[], object], b_label: str,

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mediahub.errors import ConfigError
-from mediahub.model import Link, PodcastSettings, Person, Show, Source
+from mediahub.model import Link, Person, PodcastSettings, Show, Source
 
 CONFIG_NAME = "mediahub.toml"
 

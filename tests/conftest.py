@@ -30,6 +30,25 @@ def require_tool(name: str) -> str:
     return path
 
 
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def corpus_documents() -> list[Path]:
+    """The shared real-world feed corpus (beside the repository, as in CI); skip without it
+    locally, fail under MEDIAHUB_REQUIRE_TOOLS=1."""
+    documents = (
+        sorted(p for p in CORPUS.iterdir() if p.is_file() and p.name != "MANIFEST.md")
+        if CORPUS.is_dir()
+        else []
+    )
+    if not documents:
+        message = f"the shared feed corpus is not at {CORPUS}"
+        if REQUIRE_TOOLS:
+            pytest.fail(message + " and MEDIAHUB_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+    return documents
+
+
 def copy_example_hub(target: Path) -> Path:
     """The repository's own example hub, copied so a test may change it."""
     target.mkdir(parents=True, exist_ok=True)

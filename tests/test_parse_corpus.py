@@ -7,13 +7,13 @@ lower bound on the items we must find.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from mediahub.aggregate.parse import ParseError, parse_feed
+from tests.conftest import corpus_documents
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 # Documents that are not feeds at all: a ParseError is the right answer.
@@ -26,12 +26,6 @@ _HOSTILE = re.compile(
     r"<(script|style|form|iframe|object|embed)\b|<[^>]*\son\w+\s*=|=\s*[\"']?\s*javascript:",
     re.IGNORECASE,
 )
-
-
-def _documents() -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p for p in CORPUS.iterdir() if p.is_file() and p.name != "MANIFEST.md")
 
 
 def _expected_counts() -> dict[str, int]:
@@ -47,13 +41,7 @@ def _expected_counts() -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[Path]:
-    documents = _documents()
-    if not documents:
-        message = f"the shared feed corpus is not at {CORPUS}"
-        if os.environ.get("MEDIAHUB_REQUIRE_TOOLS") == "1":
-            pytest.fail(message + " and MEDIAHUB_REQUIRE_TOOLS=1")
-        pytest.skip(message)
-    return documents
+    return corpus_documents()
 
 
 def test_every_corpus_document_parses_or_is_refused_clearly(corpus: list[Path]) -> None:
