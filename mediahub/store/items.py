@@ -142,6 +142,21 @@ def _hash(item: Item) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def _content_columns(item: Item) -> tuple[object, ...]:
+    """The columns an item's own content fills, in table order (shared by insert and update)."""
+    return (
+        item.title,
+        item.link,
+        _iso(item.published),
+        _iso(item.updated),
+        item.author,
+        item.summary_html,
+        item.content_html,
+        _enclosures_json(item.enclosures),
+        item.image,
+    )
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -307,15 +322,7 @@ class _Batch:
             )
             return
         self.updates[known.rowid] = (
-            item.title,
-            item.link,
-            _iso(item.published),
-            _iso(item.updated),
-            item.author,
-            item.summary_html,
-            item.content_html,
-            _enclosures_json(item.enclosures),
-            item.image,
+            *_content_columns(item),
             digest,
             sort_date,
             known.last_changed,
@@ -358,15 +365,7 @@ class _Batch:
             rowid,
             self.source_url,
             item.id,
-            item.title,
-            item.link,
-            _iso(item.published),
-            _iso(item.updated),
-            item.author,
-            item.summary_html,
-            item.content_html,
-            _enclosures_json(item.enclosures),
-            item.image,
+            *_content_columns(item),
             digest,
             self.stamp,
             sort_date,
