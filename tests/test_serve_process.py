@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import Served, free_port, require_tool, run_cli, wait_for_port
@@ -99,6 +100,12 @@ def test_sigterm_stops_all_workers_and_writes_out_logs_and_counts(hub: Path) -> 
     # The access log is buffered; stopping writes it out.
     assert f'"GET {path} HTTP/1.1" 200 {audio.stat().st_size}' in err
     assert "GracefulPlayer/1.0" in err
+    # Serving workers are reaped before the parent exits; multiprocessing's own helpers
+    # (the forkserver of the aggregation parse pool) notice the parent is gone and
+    # leave a moment later: give them a bounded grace, then every child must be gone.
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not any(alive(pid) for pid in workers)
     # Counted downloads were written before the process left (flushed on shutdown).
     stats = run_cli("stats", "--json", cwd=hub)
