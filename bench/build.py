@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import WORK, Comparison, alternate, peer_venv
+from bench.common import WORK, Comparison, alternate, peer_venv, settle
 
 WORDS = [
     "listen",
@@ -287,10 +287,11 @@ def main(argv: list[str]) -> str:
         shutil.copy2(hub / "cover.jpg", posts_hub / "cover.jpg")
         (posts_hub / "posts").symlink_to(hub / "posts")
 
-    def full_build(folder: Path) -> None:
+    def clean(folder: Path) -> None:
+        """Untimed: no output and no store, as on a first build."""
         shutil.rmtree(folder / "public", ignore_errors=True)
         shutil.rmtree(folder / ".mediahub", ignore_errors=True)
-        build_again(folder)
+        settle()
 
     def build_again(folder: Path) -> None:
         subprocess.run(
@@ -302,13 +303,16 @@ def main(argv: list[str]) -> str:
         )
 
     def mediahub_full() -> None:
-        full_build(hub)
+        build_again(hub)
 
     def mediahub_again() -> None:
         build_again(hub)
 
-    def pelican_full() -> None:
+    def pelican_clean() -> None:
         shutil.rmtree(pelican / "output", ignore_errors=True)
+        settle()
+
+    def pelican_full() -> None:
         subprocess.run(
             [
                 str(pelican_python),
@@ -339,15 +343,20 @@ def main(argv: list[str]) -> str:
         "Pelican",
         pelican_full,
         runs=args.runs,
+        prepare_a=lambda: clean(hub),
+        prepare_b=pelican_clean,
     )
     posts_only = alternate(
         f"full build, the same {args.posts} posts only",
         "mediahub",
-        lambda: full_build(posts_hub),
+        lambda: build_again(posts_hub),
         "Pelican",
         pelican_full,
         runs=args.runs,
+        prepare_a=lambda: clean(posts_hub),
+        prepare_b=pelican_clean,
     )
+    clean(hub)
     mediahub_full()
     again = alternate(
         "no-change rebuild vs full build",
@@ -356,6 +365,8 @@ def main(argv: list[str]) -> str:
         "full",
         mediahub_full,
         runs=args.runs,
+        prepare_a=settle,
+        prepare_b=lambda: clean(hub),
     )
     feed = feed_comparison(args.feed_items, args.runs)
     stamp = time.strftime("%Y-%m-%d")

@@ -41,19 +41,35 @@ class Comparison:
 
 
 def alternate(name: str, a_label: str, a: Callable[[], object], b_label: str,
-              b: Callable[[], object], runs: int = 5, warmup: int = 1) -> Comparison:
-    """Run a and b alternately after a warm-up; a is mediahub, b the peer."""
+              b: Callable[[], object], runs: int = 5, warmup: int = 1,
+              prepare_a: Callable[[], object] | None = None,
+              prepare_b: Callable[[], object] | None = None) -> Comparison:
+    """Run a and b alternately after a warm-up; a is mediahub, b the peer.
+
+    ``prepare_a``/``prepare_b`` run untimed before each run of a/b (as hyperfine's
+    ``--prepare``): removing the last run's output, say, is not part of a build.
+    """
+    steps = ((a, prepare_a), (b, prepare_b))
     for _ in range(warmup):
-        a()
-        b()
+        for fn, prepare in steps:
+            if prepare:
+                prepare()
+            fn()
     a_times: list[float] = []
     b_times: list[float] = []
     for _ in range(runs):
-        for fn, times in ((a, a_times), (b, b_times)):
+        for (fn, prepare), times in zip(steps, (a_times, b_times), strict=True):
+            if prepare:
+                prepare()
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
     return Comparison(name, a_label, b_label, a_times, b_times)
+
+
+def settle() -> None:
+    """Flush what earlier steps wrote, so a run does not pay for the one before."""
+    os.sync()
 
 
 def timed_command(argv: list[str], env: dict[str, str] | None = None,

@@ -7,6 +7,7 @@ names it; the reader collects every problem instead of stopping at the first.
 from __future__ import annotations
 
 import html
+import pickle
 import re
 import uuid
 from collections.abc import Callable
@@ -390,17 +391,18 @@ def _finish(
 ) -> Content:
     workers = default_workers(len(missing))
     if workers > 1:
-        shares = fork_map(lambda share: _parse_share(config, None, share), missing, workers)
-        results = [result for share in shares for result in share]
+        shares = fork_map(lambda share: _parse_share(config, share), missing, workers)
     else:
-        results = _parse_share(config, store, missing)
-    fresh: list[tuple[str, str, object]] = []
-    for source, fingerprint, outcome in results:
-        if isinstance(outcome, MediahubError):
-            problems.append(outcome)
-        else:
-            parsed[source] = outcome
-            fresh.append((str(source), fingerprint, outcome))
+        shares = [_parse_share(config, missing, store)]
+    fresh: list[tuple[str, str, bytes]] = []
+    for results, media in shares:
+        store.save_media_many(media)  # one transaction per share, never one per file
+        for source, fingerprint, outcome in results:
+            if isinstance(outcome, MediahubError):
+                problems.append(outcome)
+            else:
+                parsed[source] = pickle.loads(outcome)
+                fresh.append((str(source), fingerprint, outcome))
 
     episodes = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Episode)]
     posts = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Post)]
@@ -412,33 +414,38 @@ def _finish(
 
 
 def _parse_share(
-    config: Config, store: Store | None, jobs: list[tuple[str, Path, str]]
-) -> list[tuple[Path, str, object]]:
-    """Parse some episodes and posts; each outcome is the parsed entry or its error.
+    config: Config, jobs: list[tuple[str, Path, str]], store: Store | None = None
+) -> tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]:
+    """Parse some episodes and posts: (source, fingerprint, pickled entry or its error)
+    for each, and the audio files read (for the caller to store in one go).
 
-    In a forked worker ``store`` is None and the worker opens its own connection:
-    a SQLite connection must not be shared across a fork.
+    The entry is pickled here, once: that is both what crosses back from a forked
+    worker and what the content cache stores. A forked worker (``store`` None)
+    opens its own connection, to read the media cache only: a SQLite connection
+    must not be shared across a fork, and writes are the parent's.
     """
     tz = ZoneInfo(config.timezone)
     own = store if store is not None else Store(config.paths.database)
+    media: list[AudioInfo] = []
 
     def reader(path: Path) -> AudioInfo:
-        return audio_info(own, path)
+        return audio_info(own, path, media.append)
 
-    results: list[tuple[Path, str, object]] = []
+    results: list[tuple[Path, str, bytes | MediahubError]] = []
     try:
         for kind, source, fingerprint in jobs:
             try:
-                entry: object = (
+                entry = (
                     read_episode(source, tz, reader) if kind == "episode" else read_post(source, tz)
                 )
+                outcome: bytes | MediahubError = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
             except MediahubError as exc:
-                entry = exc
-            results.append((source, fingerprint, entry))
+                outcome = exc
+            results.append((source, fingerprint, outcome))
     finally:
         if store is None:
             own.close()
-    return results
+    return results, media
 
 
 def _duplicate_slugs(posts: list[Post]) -> list[MediahubError]:

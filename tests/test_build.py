@@ -72,8 +72,14 @@ def test_pages_exist_link_the_feed_and_list_newest_first(built: Path) -> None:
     public = built / "public"
     pages = sorted(public.rglob("*.html"))
     names = {p.relative_to(public).as_posix() for p in pages}
-    expected = {"index.html", "404.html", "episodes/index.html", "archive/index.html",
-                "tags/index.html", "tags/listening/index.html"}
+    expected = {
+        "index.html",
+        "404.html",
+        "episodes/index.html",
+        "archive/index.html",
+        "tags/index.html",
+        "tags/listening/index.html",
+    }
     expected |= {f"posts/{p.stem}/index.html" for p in (built / "posts").glob("*.md")}
     expected |= {f"episodes/{p.name}/index.html" for p in (built / "episodes").glob("*-*")}
     assert expected <= names, expected - names
@@ -151,3 +157,66 @@ def test_a_removed_post_disappears_from_the_site(built: Path) -> None:
     (built / "posts" / "a-page-a-morning.md").unlink()
     assert run_cli("build", cwd=built).code == 0
     assert not (built / "public" / "posts" / "a-page-a-morning").exists()
+
+
+def test_a_changed_base_url_changes_every_link_even_with_compiled_templates_kept(
+    hub: Path,
+) -> None:
+    """Link filters read the page's links at render time: the compiled templates that
+    a build keeps in .mediahub/jinja must not carry the old base URL."""
+    assert run_cli("build", "--url", "https://pod.example.org/one/", cwd=hub).code == 0
+    assert run_cli("build", "--url", "https://pod.example.org/two/", cwd=hub).code == 0
+    public = hub / "public"
+    pages = [public / "index.html", *public.glob("episodes/*/index.html")]
+    pages += [*public.glob("posts/*/index.html"), public / "archive" / "index.html"]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "/one/" not in html, page
+        assert 'href="/two/static/style.css"' in html, page
+    assert "https://pod.example.org/two/posts/" in (public / "sitemap.xml").read_text()
+
+
+def test_a_first_build_appears_whole_or_not_at_all(hub: Path) -> None:
+    """Into a missing public/, a build writes a hidden sibling folder and renames it:
+    a template that fails half-way leaves no public/ and no staging folder behind."""
+    (hub / "templates").mkdir(exist_ok=True)
+    (hub / "templates" / "post.html").write_text(
+        '{% extends "base.html" %}{% block main %}{{ post.no_such_field }}{% endblock %}',
+        encoding="utf-8",
+    )
+    failed = run_cli("build", cwd=hub)
+    assert failed.code != 0
+    assert "post.html" in failed.err and "Traceback" not in failed.err
+    assert sorted(p.name for p in hub.iterdir() if "public" in p.name) == []
+    (hub / "templates" / "post.html").unlink()
+    assert run_cli("build", cwd=hub).code == 0
+    assert (hub / "public" / "feed.xml").is_file()
+    assert sorted(p.name for p in hub.iterdir() if "public" in p.name) == ["public"]
+
+
+def test_files_put_into_public_by_hand_stay_and_removed_entries_go(built: Path) -> None:
+    """Stale outputs are what the last build wrote and this one no longer plans."""
+    mine = built / "public" / "keybase.txt"
+    mine.write_text("proof\n", encoding="utf-8")
+    (built / "posts" / "deciding-in-the-open.md").unlink()
+    assert run_cli("build", cwd=built).code == 0
+    assert mine.read_text(encoding="utf-8") == "proof\n"
+    assert not (built / "public" / "posts" / "deciding-in-the-open").exists()
+    listing = (built / "public" / "index.html").read_text(encoding="utf-8")
+    assert "posts/deciding-in-the-open/" not in listing
+
+
+def test_an_overridden_list_item_macro_is_used_on_every_listing(hub: Path) -> None:
+    """List items are rendered once per entry and reused: from the hub's own macro."""
+    builtin = Path(__file__).parents[1] / "templates" / "_macros.html"
+    own = builtin.read_text(encoding="utf-8").replace(
+        '<li class="entry {{ entry.kind }}">', '<li class="entry mine {{ entry.kind }}">'
+    )
+    (hub / "templates").mkdir(exist_ok=True)
+    (hub / "templates" / "_macros.html").write_text(own, encoding="utf-8")
+    assert run_cli("build", cwd=hub).code == 0
+    public = hub / "public"
+    for page in (public / "index.html", public / "episodes" / "index.html"):
+        assert 'class="entry mine' in page.read_text(encoding="utf-8"), page
+    tag_pages = list(public.glob("tags/*/index.html"))
+    assert tag_pages and all('class="entry mine' in p.read_text() for p in tag_pages)

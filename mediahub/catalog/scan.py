@@ -56,8 +56,11 @@ def read_file(path: Path) -> AudioInfo:
     return tags.read(path, sha256=True)
 
 
-def audio_info(store: Store, path: Path) -> AudioInfo:
-    """Metadata of ``path``: from the store if the file is unchanged, else read and stored."""
+def audio_info(
+    store: Store, path: Path, save: Callable[[AudioInfo], None] | None = None
+) -> AudioInfo:
+    """Metadata of ``path``: from the store if the file is unchanged, else read and saved
+    (by ``save`` when given, say to store many in one transaction; else at once)."""
     try:
         stat = path.stat()
     except OSError as exc:
@@ -66,7 +69,10 @@ def audio_info(store: Store, path: Path) -> AudioInfo:
     if cached is not None:
         return cached
     info = read_file(path)
-    store.save_media(info)
+    if save is not None:
+        save(info)
+    else:
+        store.save_media(info)
     return info
 
 

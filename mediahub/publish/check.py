@@ -469,16 +469,21 @@ def _artwork(feed: _Feed, found: _Found) -> None:
     images = [("the channel", feed.channel.find(_t(ITUNES, "image")))]
     images += [(label, item.find(_t(ITUNES, "image"))) for label, item in feed.labelled()]
     read = 0
+    # Most items share the show's cover: read and decode each distinct image once.
+    problems: dict[str, str | None] = {}
     for label, element in images:
         url = element.get("href") if element is not None else None
         if not url:
             continue
         if not urlsplit(url).path.lower().endswith((".jpg", ".jpeg", ".png")):
             found.errors.append(f"{label}: artwork {url} does not end in .jpg or .png")
-        resource = feed.fetch(url, True)
-        if resource is None:
-            continue
-        problem = resource.error if resource.body is None else artwork_problem(resource.body)
+        if url not in problems:
+            resource = feed.fetch(url, True)
+            if resource is None:
+                continue
+            body = resource.body
+            problems[url] = resource.error if body is None else artwork_problem(body)
+        problem = problems[url]
         read += 1
         if problem:
             found.errors.append(f"{label}: artwork {url} {problem or 'could not be read'}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +14,11 @@ class Links:
     """Site-relative output paths and absolute URLs under the hub's base URL."""
 
     base_url: str
+    # The base URL's path ('' at a host's root), worked out once: every page asks for it.
+    root: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", urlsplit(self.base_url).path)
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path ('' is the home page): for feeds and share links."""
@@ -21,7 +26,7 @@ class Links:
 
     def href(self, path: str) -> str:
         """Root-relative link for pages, so the site works on any host it is served from."""
-        return f"{urlsplit(self.base_url).path}/{path}"
+        return f"{self.root}/{path}"
 
     @staticmethod
     def page_path(entry: Episode | Post) -> str:
@@ -56,6 +61,11 @@ class Links:
         if episode.image is None:
             return None
         return f"episodes/{episode.slug}/cover{episode.image.suffix.lower()}"
+
+    @staticmethod
+    def cover_path(image: Path) -> str:
+        """The show's cover, published at the site's root."""
+        return f"cover{image.suffix.lower()}"
 
     @staticmethod
     def feed_path() -> str:

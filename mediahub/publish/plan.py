@@ -26,7 +26,7 @@ from mediahub.publish.feeds import (
 )
 from mediahub.publish.keys import builtin_templates, digest, templates_fingerprint
 from mediahub.publish.links import Links
-from mediahub.publish.templating import environment
+from mediahub.publish.templating import environment, page_globals
 from mediahub.publish.writer import Writer
 from mediahub.store import Store
 
@@ -53,7 +53,8 @@ class SitePlan:
         self.writer = Writer(config.paths.output, store.output_keys(str(config.paths.output)))
         self.fingerprints = fingerprints
         self.feed_paths: list[str] = []
-        self.show_image: str | None = None
+        self.common = page_globals(config.show, links)
+        self.show_image: str | None = self.common["show_image"]
         self.base_key = digest(
             __version__,
             config.show,
@@ -70,7 +71,7 @@ class SitePlan:
 
     def page(self, rel: str, template: str, deps: Iterable[str], **context: Any) -> None:
         """Plan a page rendered from ``template`` only when its inputs changed."""
-        common = {"show": self.config.show, "links": self.links, "show_image": self.show_image}
+        common = self.common
         key = digest(self.base_key, rel, template, *deps)
         self.writer.add_lazy(
             rel, key, lambda: self.env.get_template(template).render(**common, **context)
@@ -79,11 +80,9 @@ class SitePlan:
     # -- the plan -----------------------------------------------------------
 
     def plan(self, episodes: list[Episode], posts: list[Post]) -> None:
-        config, links, writer = self.config, self.links, self.writer
+        config, writer = self.config, self.writer
         if config.show.image is not None:
-            image_path = f"cover{config.show.image.suffix.lower()}"
-            writer.copy(image_path, config.show.image)
-            self.show_image = links.url(image_path)
+            writer.copy(Links.cover_path(config.show.image), config.show.image)
         entries: list[Episode | Post] = sorted(
             [*episodes, *posts], key=lambda e: e.date, reverse=True
         )

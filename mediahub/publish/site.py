@@ -56,8 +56,8 @@ def build(
     has come due, the outputs are still right and nothing is read or rendered.
     """
     sources = scan_sources(config)
-    digest = _build_digest(config, store, sources)
-    unchanged = _unchanged_since_last_build(config, store, digest, now)
+    build_digest = _build_digest(config, store, sources)
+    unchanged = _unchanged_since_last_build(config, store, build_digest, now)
     if unchanged is not None and not sources.problems:
         return unchanged
     from mediahub.content import assign_guid, read_all
@@ -80,6 +80,8 @@ def build(
     if duplicate:
         raise BuildError(duplicate)
     links = Links(config.show.url)
+    # Writing a guid changes a source file: the digest saved below must see it.
+    writes_sources = config.show.podcast.guid is None or any(not e.guid for e in episodes)
     if config.show.podcast.guid is None:
         config = record_podcast_guid(config, podcast_guid(links.feed()))
     episodes = [assign_guid(e) for e in episodes]
@@ -87,8 +89,7 @@ def build(
         progress(f"planning {len(episodes)} episodes and {len(posts)} posts")
     site = SitePlan(config, store, links, content.fingerprints)
     site.plan(episodes, posts)
-    common = {"show": config.show, "links": links, "show_image": site.show_image}
-    plan_topics(site.writer, site.env, links, common, store, now)
+    plan_topics(site.writer, site.env, links, site.common, store, now)
     _refuse_broken_feed(site)
     before = _feed_bytes(config.paths.output, site.feed_paths)
     stats = site.writer.commit(last=tuple(site.feed_paths))
@@ -102,10 +103,12 @@ def build(
             "scheduled": scheduled,
             "outputs": sorted(site.writer.planned),
         }
-        # The digest is taken again: the build itself may have written a guid or podcast:guid.
+        # The build itself may have written a guid or podcast:guid: then scan again.
+        if writes_sources:
+            build_digest = _build_digest(config, store, scan_sources(config))
         store.save_build(
             str(config.paths.output),
-            _build_digest(config, store, scan_sources(config)),
+            build_digest,
             due.isoformat() if due else None,
             summary,
         )

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import (
     ChoiceLoader,
@@ -13,11 +14,15 @@ from jinja2 import (
     FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 from markupsafe import Markup
 
+from mediahub.model import Episode, Post, Show
 from mediahub.publish.keys import builtin_templates
+from mediahub.publish.links import Links
 
 # Characters XML 1.0 forbids; stripped from every value a template prints so a feed
 # built from odd tags or notes stays well-formed.
@@ -54,6 +59,119 @@ def cdata(text: str) -> Markup:
     return Markup(f"<![CDATA[{body}]]>")
 
 
+def page_globals(show: Show, links: Links) -> dict[str, Any]:
+    """What every page template receives (base.html uses all of it)."""
+    image = links.url(Links.cover_path(show.image)) if show.image is not None else None
+    return {"show": show, "links": links, "show_image": image, "feed_url": links.feed()}
+
+
+def day(moment: datetime) -> str:
+    return moment.strftime("%d %B %Y")
+
+
+def day_month(moment: datetime) -> str:
+    return moment.strftime("%d %b")
+
+
+# Links as filters: a filter is a plain call in compiled templates, where a method
+# call (links.href(...)) goes through jinja's slower generic call path, and pages
+# make dozens. They take the context (the page's ``links``), which also keeps jinja
+# from folding them into a compiled template that outlives a change of base URL.
+
+
+@pass_context
+def href(context: Context, path: str) -> str:
+    """A site path as a root-relative link."""
+    links: Links = context["links"]
+    return links.href(path)
+
+
+@pass_context
+def url(context: Context, path: str) -> str:
+    """A site path as an absolute URL."""
+    links: Links = context["links"]
+    return links.url(path)
+
+
+@pass_context
+def page_url(context: Context, entry: Episode | Post) -> str:
+    links: Links = context["links"]
+    return links.page(entry)
+
+
+@pass_context
+def page_href(context: Context, entry: Episode | Post) -> str:
+    links: Links = context["links"]
+    return links.href(Links.page_path(entry))
+
+
+@pass_context
+def media_url(context: Context, episode: Episode) -> str:
+    links: Links = context["links"]
+    return links.media(episode)
+
+
+@pass_context
+def media_href(context: Context, episode: Episode) -> str:
+    links: Links = context["links"]
+    return links.href(Links.media_path(episode))
+
+
+@pass_context
+def image_url(context: Context, episode: Episode) -> str | None:
+    links: Links = context["links"]
+    path = Links.episode_image_path(episode)
+    return links.url(path) if path else None
+
+
+@pass_context
+def image_href(context: Context, episode: Episode) -> str | None:
+    links: Links = context["links"]
+    path = Links.episode_image_path(episode)
+    return links.href(path) if path else None
+
+
+class SiteEnvironment(Environment):
+    """The environment, plus fragments rendered once per build and reused by every page.
+
+    An entry's list item appears on the home pages, its tag pages and the episode
+    list; the subscribe box on every episode page. Each is a macro of _macros.html
+    (a hub can override it), called once per entry (or build) here.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.fragments: dict[object, tuple[object, Markup]] = {}
+
+    def fragment(self, key: object, anchor: object, make: Any) -> Markup:
+        """``make()`` once per ``key``; ``anchor`` is the object the key names (kept alive)."""
+        hit = self.fragments.get(key)
+        if hit is None or hit[0] is not anchor:
+            hit = self.fragments[key] = (anchor, Markup(make()))
+        return hit[1]
+
+
+@pass_context
+def entry_html(context: Context, entry: Episode | Post) -> Markup:
+    """The list item of one entry (macro entry_item), rendered once per build."""
+    env = context.environment
+    assert isinstance(env, SiteEnvironment)
+    macro = env.get_template("_macros.html").module.entry_item  # type: ignore[attr-defined]
+    links = context["links"]
+    return env.fragment(("entry_item", id(entry)), entry, lambda: macro(entry, links))
+
+
+@pass_context
+def subscribe_html(context: Context) -> Markup:
+    """The subscribe box (macro subscribe_box), rendered once per build."""
+    env = context.environment
+    assert isinstance(env, SiteEnvironment)
+    macro = env.get_template("_macros.html").module.subscribe_box  # type: ignore[attr-defined]
+    subscribe, links = context["subscribe"], context["links"]
+    key = ("subscribe_box", repr(subscribe), links.base_url)
+    return env.fragment(key, None, lambda: macro(subscribe, links))
+
+
 def _bytecode_cache(folder: Path | None) -> FileSystemBytecodeCache | None:
     if folder is None:
         return None
@@ -64,12 +182,18 @@ def _bytecode_cache(folder: Path | None) -> FileSystemBytecodeCache | None:
     return FileSystemBytecodeCache(str(folder))
 
 
-def environment(hub_templates: Path | None, cache_dir: Path | None = None) -> Environment:
-    """The jinja2 environment; ``cache_dir`` keeps compiled templates between runs."""
+def environment(
+    hub_templates: Path | None, cache_dir: Path | None = None, auto_reload: bool = False
+) -> SiteEnvironment:
+    """The jinja2 environment; ``cache_dir`` keeps compiled templates between runs.
+
+    A build makes its own environment, so it need not look at each template file's
+    mtime again on every page (``auto_reload``); a long-lived one should.
+    """
     loaders = [FileSystemLoader(str(builtin_templates()))]
     if hub_templates is not None and hub_templates.is_dir():
         loaders.insert(0, FileSystemLoader(str(hub_templates)))
-    env = Environment(
+    env = SiteEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(["html", "xml", "atom"]),
         undefined=StrictUndefined,
@@ -77,6 +201,11 @@ def environment(hub_templates: Path | None, cache_dir: Path | None = None) -> En
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=_bytecode_cache(cache_dir),
+        auto_reload=auto_reload,
     )
-    env.filters.update(rfc822=rfc822, rfc3339=rfc3339, clock=clock, cdata=cdata)
+    env.filters.update(rfc822=rfc822, rfc3339=rfc3339, clock=clock, cdata=cdata, day=day)
+    env.filters.update(day_month=day_month, href=href, url=url, page_url=page_url)
+    env.filters.update(page_href=page_href, media_url=media_url, media_href=media_href)
+    env.filters.update(image_url=image_url, image_href=image_href)
+    env.globals.update(entry_html=entry_html, subscribe_html=subscribe_html)
     return env

@@ -25,7 +25,7 @@ from mediahub.aggregate.sanitize import plain_text, sanitize_html
 from mediahub.config import Config
 from mediahub.model import SourceState, StoredItem
 from mediahub.publish.links import Links
-from mediahub.publish.templating import environment, rfc3339, strip_xml_illegal
+from mediahub.publish.templating import environment, page_globals, rfc3339, strip_xml_illegal
 from mediahub.publish.writer import Writer
 from mediahub.store import Store
 
@@ -232,8 +232,6 @@ def build_topics(config: Config, store: Store, now: datetime) -> int:
     """
     links = Links(config.show.url)
     writer = Writer(config.paths.output / "topics")
-    common: dict[str, Any] = {"show": config.show, "links": links, "show_image": None}
-    if config.show.image is not None:
-        common["show_image"] = links.url(f"cover{config.show.image.suffix.lower()}")
+    common = page_globals(config.show, links)
     plan_topics(writer, environment(config.paths.templates), links, common, store, now, "")
     return writer.commit().written

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -62,6 +63,12 @@ class Writer:
     previous_keys: Mapping[str, str] = field(default_factory=dict)
     planned: dict[str, bytes | Path | _Lazy] = field(default_factory=dict)
     _made_dirs: set[Path] = field(default_factory=set)
+    # Where files go while committing: the output folder, or its staging sibling.
+    _root: Path = field(init=False)
+    _fresh: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self._root = self.output
 
     def _check(self, rel: str) -> str:
         pure = PurePosixPath(rel)
@@ -85,29 +92,54 @@ class Writer:
         self.planned[self._check(rel)] = source
 
     def keys(self) -> dict[str, str]:
-        """Input keys of the lazy outputs, to record once the build has been written."""
-        return {rel: item.key for rel, item in self.planned.items() if isinstance(item, _Lazy)}
+        """Every output with its input key ('' for copies and bytes), to record once written.
+
+        The next build renders a lazy output again only if its key changed, and
+        removes what this build wrote but the next one no longer plans.
+        """
+        return {
+            rel: item.key if isinstance(item, _Lazy) else "" for rel, item in self.planned.items()
+        }
 
     def commit(self, last: tuple[str, ...] = (), workers: int | None = None) -> WriteStats:
         """Write everything planned, ``last`` paths at the end, then remove stale files.
 
-        Outputs to render are shared among ``workers`` forked processes (default: one
-        per core when there is enough to do); the ``last`` ones are always written by
-        this process, after the others.
+        Into a missing (or empty) output folder, everything is written into a hidden
+        sibling folder that is renamed into place at the end: readers see no site or a
+        whole one, and no file needs a temporary name of its own. Otherwise each changed
+        file is replaced atomically. Outputs to render are shared among ``workers`` forked
+        processes (default: one per core when there is enough to do); the ``last`` ones
+        are always written by this process, after the others.
         """
         stats = WriteStats()
-        body = [p for p in self.planned if p not in last]
-        todo = [p for p in body if self.needs_render(p)]
-        count = workers if workers is not None else default_workers(len(todo))
-        if count > 1:
-            done = self._commit_forked(todo, count, stats)
-            body = [p for p in body if p not in done]
-        for rel in body:
-            self._write_one(rel, self.planned[rel], stats, durable=False)
-        for rel in last:
-            if rel in self.planned:
-                self._write_one(rel, self.planned[rel], stats, durable=True)
-        self._remove_stale(stats)
+        fresh = _missing_or_empty(self.output)
+        if fresh:
+            self._root = self.output.parent / f".{self.output.name}.building-{os.getpid()}"
+            shutil.rmtree(self._root, ignore_errors=True)  # a killed build's leftovers
+            self._root.mkdir(parents=True)
+        self._fresh = fresh
+        try:
+            body = [p for p in self.planned if p not in last]
+            todo = [p for p in body if self.needs_render(p)]
+            count = workers if workers is not None else default_workers(len(todo))
+            if count > 1:
+                done = self._commit_forked(todo, count, stats)
+                body = [p for p in body if p not in done]
+            for rel in body:
+                self._write_one(rel, self.planned[rel], stats, durable=False)
+            for rel in last:
+                if rel in self.planned:
+                    self._write_one(rel, self.planned[rel], stats, durable=not fresh)
+            if fresh:
+                with contextlib.suppress(FileNotFoundError):
+                    self.output.rmdir()  # empty, as checked above
+                os.rename(self._root, self.output)
+        finally:
+            if fresh:
+                shutil.rmtree(self._root, ignore_errors=True)
+            self._root, self._fresh = self.output, False
+        if not fresh:
+            self._remove_stale(stats)
         return stats
 
     def materialize(self, rel: str) -> bytes:
@@ -129,7 +161,7 @@ class Writer:
     def _commit_forked(self, todo: list[str], workers: int, stats: WriteStats) -> set[str]:
         """Render and write ``todo`` in forked workers that inherit this plan."""
         for rel in todo:  # create folders once, here, instead of racing in the workers
-            parent = (self.output / rel).parent
+            parent = (self._root / rel).parent
             if parent not in self._made_dirs:
                 parent.mkdir(parents=True, exist_ok=True)
                 self._made_dirs.add(parent)
@@ -145,10 +177,13 @@ class Writer:
     def _write_one(
         self, rel: str, payload: bytes | Path | _Lazy, stats: WriteStats, durable: bool
     ) -> None:
-        target = self.output / rel
+        target = self._root / rel
         if target.parent not in self._made_dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made_dirs.add(target.parent)
+        if self._fresh:
+            self._write_new(rel, target, payload, stats)
+            return
         if isinstance(payload, Path):
             if same_file_content(payload, target):
                 stats.unchanged += 1
@@ -160,18 +195,7 @@ class Writer:
             if self.previous_keys.get(rel) == payload.key and target.is_file():
                 stats.unchanged += 1
                 return
-            try:
-                rendered = payload.render()
-            except MediahubError:
-                raise
-            except Exception as exc:  # a template error names the template and line
-                raise RenderError(
-                    rel,
-                    f"could not be rendered: {type(exc).__name__}: {exc}",
-                    "fix the template named here (a hub's own templates/ override the built-in)",
-                ) from exc
-            stats.rendered += 1
-            payload_bytes = rendered.encode("utf-8") if isinstance(rendered, str) else rendered
+            payload_bytes = _render(rel, payload, stats)
         else:
             payload_bytes = payload
         try:
@@ -183,8 +207,40 @@ class Writer:
         write_bytes_atomic(target, payload_bytes, durable=durable, mkdir=False)
         stats.written += 1
 
+    def _write_new(
+        self, rel: str, target: Path, payload: bytes | Path | _Lazy, stats: WriteStats
+    ) -> None:
+        """Into the fresh staging folder: nothing to compare with, nobody reading yet."""
+        if isinstance(payload, Path):
+            try:
+                os.link(payload, target)  # no bytes copied (see link_or_copy_atomic)
+            except OSError:
+                shutil.copy2(payload, target)
+        else:
+            data = _render(rel, payload, stats) if isinstance(payload, _Lazy) else payload
+            with open(target, "xb") as handle:
+                handle.write(data)
+        stats.written += 1
+
     def _remove_stale(self, stats: WriteStats) -> None:
+        """Remove what the last build wrote and this one no longer plans.
+
+        With no record of the last build (a new store beside an old folder), every
+        file not planned goes.
+        """
         if not self.output.is_dir():
+            return
+        if self.previous_keys:
+            folders: set[Path] = set()
+            for rel in self.previous_keys.keys() - self.planned.keys():
+                path = self.output / rel
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    stats.removed += 1
+                folders.update(p for p in path.parents if self.output in p.parents)
+            for emptied in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+                with contextlib.suppress(OSError):  # not empty: it holds planned files
+                    emptied.rmdir()
             return
         root = str(self.output)
         for folder, dirs, files in os.walk(root, topdown=False):
@@ -198,3 +254,43 @@ class Writer:
             for name in dirs:
                 with contextlib.suppress(OSError):  # not empty: it holds planned files
                     (base / name).rmdir()
+
+
+def _render(rel: str, payload: _Lazy, stats: WriteStats) -> bytes:
+    try:
+        rendered = payload.render()
+    except MediahubError:
+        raise
+    except Exception as exc:  # a template error names the template and line
+        where = _template_line(exc)
+        raise RenderError(
+            rel,
+            f"could not be rendered: {type(exc).__name__}: {exc}"
+            + (f" ({where})" if where else ""),
+            "fix the template named here (a hub's own templates/ override the built-in)",
+        ) from exc
+    stats.rendered += 1
+    return rendered.encode("utf-8") if isinstance(rendered, str) else rendered
+
+
+def _missing_or_empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except FileNotFoundError:
+        return True
+    except NotADirectoryError:
+        return False
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """'post.html, line 3' for an error raised in a template (jinja2 rewrites the
+    traceback so that its frames carry the template's file and line), else None."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".atom")):
+            found = f"{os.path.basename(name)}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return found

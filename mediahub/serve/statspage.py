@@ -14,7 +14,7 @@ from aiohttp import hdrs, web
 
 from mediahub.config import Config
 from mediahub.publish.links import Links
-from mediahub.publish.templating import environment
+from mediahub.publish.templating import environment, page_globals
 from mediahub.serve.stats import per_day, per_episode
 from mediahub.store import Store
 
@@ -35,7 +35,7 @@ def stats_routes(
     token = config.serve.stats_token
     if not token:
         return []
-    env = environment(config.paths.templates)
+    env = environment(config.paths.templates, auto_reload=True)
 
     async def page(request: web.Request) -> web.Response:
         if not hmac.compare_digest(_token_of(request).encode(), token.encode()):
@@ -52,9 +52,7 @@ def stats_routes(
             for n in range(DAYS_SHOWN)
         ]
         html = env.get_template("stats.html").render(
-            show=config.show,
-            links=Links(config.show.url),
-            show_image=None,
+            **page_globals(config.show, Links(config.show.url)),
             days=days,
             peak=max((n for _, n in days), default=0),
             episodes=list(per_episode(counts).items()),

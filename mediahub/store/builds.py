@@ -49,13 +49,10 @@ class BuildQueries(StoreBase):
                 continue
         return cached
 
-    def save_content(self, entries: Iterable[tuple[str, str, object]], keep: set[str]) -> None:
-        """Store fresh parses (path, fingerprint, object) and forget paths not in ``keep``."""
+    def save_content(self, entries: Iterable[tuple[str, str, bytes]], keep: set[str]) -> None:
+        """Store fresh parses (path, fingerprint, pickled object); forget paths not in ``keep``."""
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO content_cache VALUES (?, ?, ?)",
-                ((p, f, pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL)) for p, f, o in entries),
-            )
+            db.executemany("INSERT OR REPLACE INTO content_cache VALUES (?, ?, ?)", entries)
             stale = [(p,) for (p,) in db.execute("SELECT path FROM content_cache") if p not in keep]
             db.executemany("DELETE FROM content_cache WHERE path = ?", stale)
 
