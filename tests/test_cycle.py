@@ -350,3 +350,38 @@ def test_a_busy_host_does_not_hold_the_slots_other_hosts_could_use(store: Store)
     assert report.count("fetched") == 8
     # Both hosts are fetched side by side from the start, not one after the other.
     assert overlapping >= 4, overlapping
+
+
+def test_the_writer_commits_queued_writes_together_and_a_failing_one_fails_alone(
+    store: Store,
+) -> None:
+    from mediahub.aggregate.cycle import _Writer
+    from mediahub.model import Item, ParsedFeed
+
+    urls = [f"https://w{n}.example/feed" for n in range(6)]
+    for url in urls:
+        store.add_source(Source(url, "t"))
+
+    def parsed(n: int) -> ParsedFeed:
+        item = Item(f"id-{n}", f"Title {n}", None, NOW, NOW)
+        return ParsedFeed(f"Feed {n}", None, None, (item,))
+
+    async def main() -> list[Any]:
+        writer = _Writer(store)
+        try:
+            jobs = [
+                writer.call(store.save_items, url, parsed(n), NOW) for n, url in enumerate(urls)
+            ]
+            # Fails after its first statement (the feed's title): nothing of it may stay.
+            jobs.insert(3, writer.call(store.save_items, urls[0], parsed(99), NOW, facts=()))
+            return await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            writer.shutdown()
+
+    results = asyncio.run(main())
+    kinds = [r if isinstance(r, int) else type(r) for r in results]
+    assert kinds == [1, 1, 1, ValueError, 1, 1, 1]
+    assert store.count_items() == 6
+    assert [s.item.id for s in store.latest_items(urls[0], 5)] == ["id-0"]
+    first = store.get_source(urls[0])
+    assert first is not None and first.feed_title == "Feed 0"

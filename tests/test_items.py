@@ -197,3 +197,44 @@ def test_stories_across_sources_are_found_for_a_whole_batch(store: Store) -> Non
     }
     assert all(stories[f"id-{n}"] == stories[f"id-{n + 100}"] for n in range(30))
     assert len(set(stories.values())) == 30
+
+
+def test_a_batch_commits_its_writes_together_or_not_at_all(store: Store) -> None:
+    with store.batch():
+        store.save_items(A, feed(item(1)), NOW)
+        store.save_items(B, feed(item(2)), NOW)
+    assert store.count_items() == 2
+    with pytest.raises(RuntimeError), store.batch():
+        store.save_items(A, feed(item(3)), NOW)
+        raise RuntimeError("a later write failed")
+    assert store.count_items() == 2
+    store.save_items(A, feed(item(4)), NOW)  # the store writes on its own again afterwards
+    assert store.count_items() == 3
+
+
+def test_facts_computed_in_the_parse_workers_store_the_same_rows(tmp_path: Path) -> None:
+    """save_items(facts=feed_facts(feed)), as the cycle calls it, writes what save_items does."""
+    from mediahub.store.items import feed_facts
+
+    feeds = [
+        feed(item(1), item(2, link="https://a.example.org/x?utm_source=rss&b=2&a=1")),
+        feed(item(2, title="Édition révisée, numéro deux"), item(3, link=None)),
+    ]
+    dumps = []
+    for name, with_facts in (("plain", False), ("facts", True)):
+        s = Store(tmp_path / name / "mediahub.sqlite")
+        s.add_source(Source(url=A, topic="t"), NOW)
+        for n, f in enumerate(feeds):
+            facts = feed_facts(f) if with_facts else None
+            s.save_items(A, f, NOW + timedelta(hours=n), facts=facts)
+        dumps.append(
+            (
+                s._db.execute("SELECT * FROM items ORDER BY rowid").fetchall(),
+                s._db.execute("SELECT rowid, * FROM items_fts ORDER BY rowid").fetchall(),
+            )
+        )
+    assert dumps[0] == dumps[1]
+    with pytest.raises(ValueError):
+        store = Store(tmp_path / "other" / "mediahub.sqlite")
+        store.add_source(Source(url=A, topic="t"), NOW)
+        store.save_items(A, feeds[0], NOW, facts=feed_facts(feeds[1])[:1])

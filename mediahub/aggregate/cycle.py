@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import signal
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from mediahub.aggregate.fetch import Fetcher, FetchSettings, Response, read_local, user_agent
@@ -28,8 +30,13 @@ from mediahub.config import Config
 from mediahub.errors import FetchError, MediahubError, ParseError
 from mediahub.model import ParsedFeed, SourceState
 
+if TYPE_CHECKING:
+    from mediahub.store.items import ItemFacts
+
 # A permanent redirect moves a source only after this many fetches in a row saw it.
 MOVE_AFTER = 3
+# At most this many store writes are committed together (see _Writer).
+WRITE_BATCH = 64
 
 
 class _OutOfTime(BaseException):
@@ -71,13 +78,121 @@ def parse_within(
         signal.signal(signal.SIGALRM, previous)
 
 
+def parse_for_store(
+    seconds: float, body: bytes, url: str, content_type: str | None = None
+) -> tuple[ParsedFeed, tuple[ItemFacts, ...]]:
+    """``parse_within``, plus what the store derives from each item (in a pool process).
+
+    Content hashes, story keys and search text are pure functions of an item;
+    computed here they cost the parse workers, on every core, instead of the
+    store's single writer thread.
+    """
+    from mediahub.store.items import feed_facts
+
+    feed = parse_within(seconds, body, url, content_type)
+    return feed, feed_facts(feed)
+
+
 class CycleStore(Protocol):
-    """What a cycle needs of the store (Store has it; a test double may too)."""
+    """What a cycle needs of the store (Store has it; a test double may too).
+
+    A store may also offer ``batch()``, a context manager that commits the writes
+    made inside it once; the cycle's writer uses it when it is there.
+    """
 
     def due_sources(self, now: datetime) -> list[SourceState]: ...
     def list_sources(self, topic: str | None = None) -> list[SourceState]: ...
     def save_fetch_state(self, state: SourceState) -> None: ...
-    def save_items(self, source_url: str, feed: ParsedFeed, now: datetime) -> int: ...
+    def save_items(
+        self,
+        source_url: str,
+        feed: ParsedFeed,
+        now: datetime,
+        *,
+        facts: Sequence[ItemFacts] | None = None,
+    ) -> int: ...
+
+
+class _Writer:
+    """The one thread that writes the store during a cycle, committing in groups.
+
+    Writes queued while a transaction is being written go into the next one
+    together (at most ``WRITE_BATCH``): a commit per source was most of what
+    storing cost, cold (FTS5 segments, WAL pages) and warm (one fetch state
+    each). A batch that fails is rolled back and its writes replayed one by
+    one, so a failing write fails alone, as it did before. Callers await their
+    own write's result, which arrives once its group is committed.
+    """
+
+    def __init__(self, store: CycleStore) -> None:
+        self._store = store
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="mediahub-store", daemon=True)
+        self._thread.start()
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._jobs.put((fn, args, kwargs, loop, future))
+        return await future
+
+    def shutdown(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._jobs.get()
+            if first is None:
+                return
+            jobs = [first]
+            while len(jobs) < WRITE_BATCH:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                jobs.append(job)
+            results: list[tuple[bool, Any]] = []
+            try:
+                with self._batch():
+                    results = [(True, fn(*args, **kwargs)) for fn, args, kwargs, _, _ in jobs]
+            except Exception:
+                # The batch was rolled back as a whole: each write again on its own, so
+                # only the failing one fails (and its caller gets the error).
+                results = [_attempt(fn, args, kwargs) for fn, args, kwargs, _, _ in jobs]
+            for (_, _, _, loop, future), (ok, value) in zip(jobs, results, strict=True):
+                # RuntimeError: the loop is gone, so nobody awaits this write any more.
+                with suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        batch = getattr(self._store, "batch", None)
+        if batch is None:
+            yield
+            return
+        with batch():
+            yield
+
+
+def _attempt(fn: Callable[..., Any], args: Any, kwargs: Any) -> tuple[bool, Any]:
+    try:
+        return True, fn(*args, **kwargs)
+    except Exception as exc:  # the write's own failure, for its caller
+        return False, exc
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +320,7 @@ class Cycle:
         self.progress = progress
         self._pool = pool
         self._own_pool = pool is None
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="mediahub-store")
+        self._writer = _Writer(store)
         self._done = 0
 
     async def run(self, sources: Sequence[SourceState]) -> CycleReport:
@@ -230,7 +345,7 @@ class Cycle:
 
                 outcomes = await asyncio.gather(*(one(s) for s in sources))
         finally:
-            self._writer.shutdown(wait=True)
+            self._writer.shutdown()
             if self._own_pool and self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
         return CycleReport(tuple(outcomes))
@@ -243,12 +358,12 @@ class Cycle:
 
             # forkserver: never fork a process that runs an event loop and threads.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["mediahub.aggregate.parse"])
+            context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
             self._pool = ProcessPoolExecutor(self.settings.workers, mp_context=context)
         return self._pool
 
-    async def _write(self, fn: Callable[..., object], *args: object) -> object:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+    async def _write(self, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+        return await self._writer.call(fn, *args, **kwargs)
 
     async def _one(self, fetcher: Fetcher, state: SourceState) -> Outcome:
         url = state.source.url
@@ -293,7 +408,8 @@ class Cycle:
             return gone, Outcome(url, "gone", message=message)
         hints = [resp.max_age]
         posting = timedelta(seconds=state.posting_seconds) if state.posting_seconds else None
-        if resp.status == 304 or (resp.body_hash == state.body_hash):
+        digest = resp.body_hash if resp.status != 304 else None
+        if resp.status == 304 or digest == state.body_hash:
             kind = "not-modified" if resp.status == 304 else "unchanged"
             nxt = self._next(state, posting, hints)
             etag = resp.etag or state.etag
@@ -301,15 +417,15 @@ class Cycle:
             fresh = replace(ok, next_fetch=nxt, etag=etag, last_modified=modified)
             return fresh, Outcome(url, kind)
         loop = asyncio.get_running_loop()
-        feed = await loop.run_in_executor(
+        feed, facts = await loop.run_in_executor(
             self._parse_pool(),
-            parse_within,
+            parse_for_store,
             self.settings.parse_timeout,
             resp.body,
             resp.url,
             resp.content_type,
         )
-        new = await self._write(self.store.save_items, url, feed, self.now)
+        new = await self._write(self.store.save_items, url, feed, self.now, facts=facts)
         dates = [i.published or i.updated for i in feed.items]
         interval = posting_interval(dates, self.now)
         posting = interval if interval is not None else None
@@ -321,7 +437,7 @@ class Cycle:
             podcast_guid=feed.podcast_guid or state.podcast_guid,
             etag=resp.etag,
             last_modified=resp.last_modified,
-            body_hash=resp.body_hash,
+            body_hash=digest,
             posting_seconds=posting.total_seconds() if posting else None,
             next_fetch=self._next(state, posting, [*hints, feed.ttl_seconds]),
         )

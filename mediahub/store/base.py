@@ -7,6 +7,7 @@ migrations and its own version row, so areas evolve independently.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,8 @@ class StoreBase:
 
     def __init__(self, path: Path, migrations: Mapping[str, Sequence[str]]) -> None:
         self.path = path
+        # The thread inside ``batch()``, whose writes join its transaction as savepoints.
+        self._batch_thread: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -45,12 +48,40 @@ class StoreBase:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._batch_thread == threading.get_ident():
+            # Inside batch(): part of its transaction (a failure undoes the whole batch).
+            yield self._db
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Commit the writes made inside (by this thread) once, as one transaction.
+
+        All or nothing: an exception inside rolls every write of the batch back
+        (no savepoints: FTS5 flushes its pending index at each one). A commit per
+        feed is most of what writing a feed costs (FTS5 writes a segment, the
+        WAL grows by the pages touched), so the aggregation writer commits what
+        queued up while it was busy at once, and replays a failed batch one
+        write at a time.
+        """
+        if self._batch_thread is not None:
+            raise RuntimeError("batch() does not nest")
+        self._db.execute("BEGIN IMMEDIATE")
+        self._batch_thread = threading.get_ident()
+        try:
+            yield
+        except BaseException:
+            self._batch_thread = None
+            self._db.execute("ROLLBACK")
+            raise
+        self._batch_thread = None
         self._db.execute("COMMIT")
 
     def _migrate(self, component: str, steps: Sequence[str]) -> None:

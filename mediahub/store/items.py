@@ -17,6 +17,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mediahub.model import Enclosure, Item, ParsedFeed, SearchHit, StoredItem
@@ -91,12 +92,16 @@ def canonical_link(url: str | None) -> str | None:
     host = parts.hostname.lower().removeprefix("www.")
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
-    query = urlencode(
-        sorted(
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING.match(k)
+    query = (
+        urlencode(
+            sorted(
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not _TRACKING.match(k)
+            )
         )
+        if parts.query
+        else ""
     )
     path = parts.path.rstrip("/") or "/"
     return urlunsplit(("https", host, path, query, ""))
@@ -105,7 +110,8 @@ def canonical_link(url: str | None) -> str | None:
 def title_key(title: str) -> str | None:
     """A title folded for comparison: case, accents, punctuation and spacing ignored."""
     folded = unicodedata.normalize("NFKD", title.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    if not folded.isascii():  # ASCII carries no combining marks
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = _WORD.sub(" ", folded).split()
     # Very short titles ("Update", "Episode 3") say too little to merge stories on.
     if len(words) < 4:
@@ -229,6 +235,30 @@ def _search_body(item: Item) -> str:
     )
 
 
+class ItemFacts(NamedTuple):
+    """What saving an item derives from it alone: its content hash, story keys, search text.
+
+    Pure functions of the item, so the aggregation cycle computes them in its
+    parse workers (on every core) and the store's single writer only writes.
+    """
+
+    digest: str
+    link_key: str | None
+    title_key: str | None
+    search_body: str
+
+
+def item_facts(item: Item) -> ItemFacts:
+    return ItemFacts(
+        _hash(item), canonical_link(item.link), title_key(item.title), _search_body(item)
+    )
+
+
+def feed_facts(feed: ParsedFeed) -> tuple[ItemFacts, ...]:
+    """``item_facts`` of each of a feed's items, in order (``save_items(facts=...)``)."""
+    return tuple(item_facts(item) for item in feed.items)
+
+
 class _Known:
     """What the store holds of one item of the source being saved (mutable while batching)."""
 
@@ -281,8 +311,10 @@ class _Batch:
         self.updates: dict[int, tuple[object, ...]] = {}
         self.index: dict[int, tuple[str, str]] = {}
 
-    def add(self, item: Item) -> None:
-        digest = _hash(item)
+    def add(self, item: Item, facts: ItemFacts | None = None) -> None:
+        if facts is None:
+            facts = item_facts(item)
+        digest = facts.digest
         known = self.known.get(item.id)
         if known is None:
             self.next_rowid += 1
@@ -293,12 +325,12 @@ class _Batch:
                 item,
                 digest,
                 sort_date,
-                canonical_link(item.link),
-                title_key(item.title),
+                facts.link_key,
+                facts.title_key,
                 0,
                 item.published or self.now,
             ]
-            self.index[rowid] = (item.title, _search_body(item))
+            self.index[rowid] = (item.title, facts.search_body)
             return
         if known.digest == digest:
             return
@@ -309,7 +341,7 @@ class _Batch:
         known.digest = digest
         known.last_changed = known.last_changed if same_day else self.stamp
         known.changes_today = known.changes_today + 1 if same_day else 1
-        self.index[known.rowid] = (item.title, _search_body(item))
+        self.index[known.rowid] = (item.title, facts.search_body)
         if known.new:
             # Changed again within the same feed: the row to insert takes the new values
             # (its keys and story stay those of the first, as an update would leave them).
@@ -440,8 +472,12 @@ class ItemQueries(StoreBase):
         *,
         keep_newest: int | None = DEFAULT_KEEP,
         keep_days: int | None = None,
+        facts: Sequence[ItemFacts] | None = None,
     ) -> int:
         """Store a parsed feed's items for a source; return how many were new.
+
+        ``facts``, if given, are ``feed_facts(feed)`` computed elsewhere (in the
+        parse workers); otherwise they are computed here.
 
         Also records the feed's title, link, podcast:guid and hub on the source.
         Retention drops the oldest items beyond ``keep_newest`` or older than
@@ -458,9 +494,13 @@ class ItemQueries(StoreBase):
                 " hub = coalesce(?, hub) WHERE url = ?",
                 (feed.title, feed.link, feed.podcast_guid, feed.hub, source_url),
             )
+            if facts is None:
+                facts = feed_facts(feed)
+            elif len(facts) != len(feed.items):
+                raise ValueError("facts do not match the feed's items")
             batch = _Batch(db, source_url, now)
-            for item in feed.items:
-                batch.add(item)
+            for item, item_fact in zip(feed.items, facts, strict=True):
+                batch.add(item, item_fact)
             new = batch.write()
             self._prune(db, source_url, {i.id for i in feed.items}, now, keep_newest, keep_days)
         return new
