@@ -7,6 +7,7 @@ names it; the reader collects every problem instead of stopping at the first.
 from __future__ import annotations
 
 import html
+import os
 import pickle
 import re
 import uuid
@@ -204,13 +205,20 @@ def read_post(path: Path, tz: ZoneInfo) -> Post:
     )
 
 
-def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], AudioInfo]) -> Episode:
+def read_episode(
+    folder: Path,
+    tz: ZoneInfo,
+    audio_reader: Callable[[Path], AudioInfo],
+    files: frozenset[str] | None = None,
+) -> Episode:
+    """One episode folder; ``files`` (the names in it) spares listing it again."""
+    present = _file_names(folder) if files is None else files
     doc = read_document(folder / EPISODE_FILE)
     fields = _Fields(doc, tz)
     title = fields.text("title", required=True)
     assert title is not None
     notes_html = render_markdown(doc.body)
-    audio_path = _audio_file(folder, fields)
+    audio_path = _audio_file(folder, fields, present)
     episode_type = fields.text("type") or "full"
     if episode_type not in EPISODE_TYPES:
         raise fields.error(
@@ -219,15 +227,15 @@ def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], Audi
     _check_slug(folder.name, folder)
     image_name = fields.text("image")
     image = folder / image_name if image_name else None
-    if image is not None and not image.is_file():
+    if image is not None and not _present(folder, image_name, present):
         raise fields.error(
             "image",
             f"names {image_name}, which is not in the folder",
             "put the image next to episode.md or remove the key",
         )
     audio = audio_reader(audio_path)
-    chapters_file = _side_file(folder, "chapters.json")
-    transcript_file = _side_file(folder, "transcript.vtt")
+    chapters_file = _side_file(folder, "chapters.json", present)
+    transcript_file = _side_file(folder, "transcript.vtt", present)
     return Episode(
         slug=folder.name,
         folder=folder,
@@ -250,7 +258,7 @@ def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], Audi
         transcript_extra=tuple(
             (path, mime)
             for name, mime in EXTRA_TRANSCRIPTS
-            if (path := _side_file(folder, name)) is not None
+            if (path := _side_file(folder, name, present)) is not None
         ),
         soundbites=_soundbites(fields, audio.duration),
         image=image,
@@ -258,18 +266,20 @@ def read_episode(folder: Path, tz: ZoneInfo, audio_reader: Callable[[Path], Audi
     )
 
 
-def _audio_file(folder: Path, fields: _Fields) -> Path:
+def _audio_file(folder: Path, fields: _Fields, present: frozenset[str]) -> Path:
     named = fields.text("audio")
     if named:
         path = folder / named
-        if not path.is_file():
+        if not _present(folder, named, present):
             raise ContentError(
                 str(path),
                 "is missing (named by 'audio' in episode.md)",
                 "put the audio file in the episode folder or fix the name",
             )
         return path
-    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    found = sorted(
+        folder / name for name in present if name[name.rfind(".") :].lower() in AUDIO_SUFFIXES
+    )
     if not found:
         raise ContentError(
             str(folder),
@@ -346,9 +356,20 @@ def _soundbites(fields: _Fields, duration: float) -> tuple[Soundbite, ...]:
     return tuple(bites)
 
 
-def _side_file(folder: Path, name: str) -> Path | None:
-    path = folder / name
-    return path if path.is_file() else None
+def _side_file(folder: Path, name: str, present: frozenset[str]) -> Path | None:
+    return folder / name if name in present else None
+
+
+def _present(folder: Path, name: str, present: frozenset[str]) -> bool:
+    """Whether ``name`` (a file of the folder, or a path below it) is a file."""
+    return name in present or ("/" in name and (folder / name).is_file())
+
+
+def _file_names(folder: Path) -> frozenset[str]:
+    """Everything in the folder, by name: an audio file that turns out to be a pipe or
+    a folder is then refused by name when read, not reported missing."""
+    with os.scandir(folder) as entries:
+        return frozenset(entry.name for entry in entries)
 
 
 def _check_slug(slug: str, where: Path) -> None:
@@ -378,7 +399,7 @@ def read_all(config: Config, store: Store, sources: Sources | None = None) -> Co
             parsed[source] = hit[1]
         else:
             missing.append((kind, source, fingerprint))
-    return _finish(config, store, jobs, problems, parsed, missing)
+    return _finish(config, store, jobs, problems, parsed, missing, sources.files)
 
 
 def _finish(
@@ -388,12 +409,13 @@ def _finish(
     problems: list[MediahubError],
     parsed: dict[Path, object],
     missing: list[tuple[str, Path, str]],
+    files: dict[Path, frozenset[str]],
 ) -> Content:
     workers = default_workers(len(missing))
     if workers > 1:
-        shares = fork_map(lambda share: _parse_share(config, share), missing, workers)
+        shares = fork_map(lambda share: _parse_share(config, share, files), missing, workers)
     else:
-        shares = [_parse_share(config, missing, store)]
+        shares = [_parse_share(config, missing, files, store)]
     fresh: list[tuple[str, str, bytes]] = []
     for results, media in shares:
         store.save_media_many(media)  # one transaction per share, never one per file
@@ -414,7 +436,10 @@ def _finish(
 
 
 def _parse_share(
-    config: Config, jobs: list[tuple[str, Path, str]], store: Store | None = None
+    config: Config,
+    jobs: list[tuple[str, Path, str]],
+    files: dict[Path, frozenset[str]],
+    store: Store | None = None,
 ) -> tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]:
     """Parse some episodes and posts: (source, fingerprint, pickled entry or its error)
     for each, and the audio files read (for the caller to store in one go).
@@ -436,7 +461,9 @@ def _parse_share(
         for kind, source, fingerprint in jobs:
             try:
                 entry = (
-                    read_episode(source, tz, reader) if kind == "episode" else read_post(source, tz)
+                    read_episode(source, tz, reader, files.get(source))
+                    if kind == "episode"
+                    else read_post(source, tz)
                 )
                 outcome: bytes | MediahubError = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
             except MediahubError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediahub.config import Config
@@ -29,6 +29,8 @@ class Sources:
 
     jobs: list[tuple[str, Path, str]]  # (kind, source, fingerprint)
     problems: list[MediahubError]
+    # episode folder -> names of what is in it, so reading it needs no more listing
+    files: dict[Path, frozenset[str]] = field(default_factory=dict)
 
     def digest(self) -> str:
         """One fingerprint of all content: equal digests mean nothing changed on disk."""
@@ -62,6 +64,7 @@ def scan_sources(config: Config) -> Sources:
     """List episode folders and posts with their fingerprints (stat calls only)."""
     problems: list[MediahubError] = []
     jobs: list[tuple[str, Path, str]] = []
+    listed: dict[Path, frozenset[str]] = {}
     episodes = config.paths.episodes
     if episodes.is_dir():
         for entry in _entries(episodes):
@@ -79,7 +82,8 @@ def scan_sources(config: Config) -> Sources:
                 )
                 continue
             jobs.append(("episode", folder, fingerprint(SHAPE, config.timezone, *files)))
+            listed[folder] = frozenset(f.name for f in files)
     if config.paths.posts.is_dir():
         for path in sorted(config.paths.posts.rglob("*.md")):
             jobs.append(("post", path, fingerprint(SHAPE, config.timezone, path)))
-    return Sources(jobs, problems)
+    return Sources(jobs, problems, listed)
