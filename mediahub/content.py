@@ -227,7 +227,7 @@ def read_episode(
     _check_slug(folder.name, folder)
     image_name = fields.text("image")
     image = folder / image_name if image_name else None
-    if image is not None and not _present(folder, image_name, present):
+    if image_name and not _present(folder, image_name, present):
         raise fields.error(
             "image",
             f"names {image_name}, which is not in the folder",
