@@ -295,6 +295,14 @@ def main(argv: list[str]) -> str:
     work.mkdir(parents=True)
     # reader's vendored feedparser imports sgmllib, which it does not declare.
     reader_py = peer_venv("reader", "reader", "sgmllib3k")
+    # Byte-compile mediahub as installing it would (reader's venv got its .pyc files
+    # from pip): with PYTHONDONTWRITEBYTECODE set, a checkout would otherwise be
+    # compiled from source on every run, which no installed copy is.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "mediahub")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     (work / "reader_run.py").write_text(READER_SCRIPT)
     (work / "floor.py").write_text(FLOOR_SCRIPT)
     with socket.socket() as sock:

@@ -179,6 +179,27 @@ class _Writer:
             yield
 
 
+class _Held:
+    """A semaphore held from ``async with`` until ``release()`` or the block's end."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def __aenter__(self) -> _Held:
+        await self._semaphore.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
 def _attempt(fn: Callable[..., Any], args: Any, kwargs: Any) -> tuple[bool, Any]:
     try:
         return True, fn(*args, **kwargs)
@@ -327,7 +348,9 @@ class Cycle:
         # Bound what is in flight (fetched bodies waiting for the parser) to keep memory flat.
         gate = asyncio.Semaphore(self.settings.fetch.concurrency)
         # A source waits for its host first, so sources queued behind a busy host never
-        # hold one of the global slots that sources on other hosts could use.
+        # hold one of the global slots that sources on other hosts could use. The host
+        # is held for the request only: parsing and storing a body does not keep the
+        # next source of the same host from being fetched.
         hosts: dict[str, asyncio.Semaphore] = {}
         try:
             async with Fetcher(self.settings.guard, self.settings.fetch) as fetcher:
@@ -336,8 +359,8 @@ class Cycle:
                     host = urlsplit(state.fetch_url).netloc.lower()
                     if host not in hosts:
                         hosts[host] = asyncio.Semaphore(self.settings.fetch.per_host)
-                    async with hosts[host], gate:
-                        outcome = await self._one(fetcher, state)
+                    async with _Held(hosts[host]) as host_slot, gate:
+                        outcome = await self._one(fetcher, state, host_slot.release)
                     self._done += 1
                     if self.progress is not None:
                         self.progress(outcome, self._done, len(sources))
@@ -365,14 +388,20 @@ class Cycle:
     async def _write(self, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
         return await self._writer.call(fn, *args, **kwargs)
 
-    async def _one(self, fetcher: Fetcher, state: SourceState) -> Outcome:
+    async def _one(
+        self, fetcher: Fetcher, state: SourceState, fetched: Callable[[], None] = lambda: None
+    ) -> Outcome:
         url = state.source.url
         try:
-            response = await self._fetch(fetcher, state)
-            state, outcome = await self._handle(state, response)
+            try:
+                response = await self._fetch(fetcher, state)
+            finally:
+                fetched()
+            state, outcome, saved = await self._handle(state, response)
         except MediahubError as exc:
-            state, outcome = self._failed(state, exc)
-        await self._write(self.store.save_fetch_state, state)
+            (state, outcome), saved = self._failed(state, exc), False
+        if not saved:
+            await self._write(self.store.save_fetch_state, state)
         return outcome if outcome.url == url else replace(outcome, url=url)
 
     async def _fetch(self, fetcher: Fetcher, state: SourceState) -> Response:
@@ -385,7 +414,10 @@ class Cycle:
             )
         return await fetcher.get(target, state.etag, state.last_modified)
 
-    async def _handle(self, state: SourceState, resp: Response) -> tuple[SourceState, Outcome]:
+    async def _handle(
+        self, state: SourceState, resp: Response
+    ) -> tuple[SourceState, Outcome, bool]:
+        """The source's new state and outcome, and whether that state is saved already."""
         url = state.source.url
         state = self._track_redirect(state, resp)
         ok = replace(
@@ -405,7 +437,7 @@ class Cycle:
                 next_fetch=None,
             )
             message = f"{url}: 410 Gone, no longer fetched ('mediahub sources remove' it)"
-            return gone, Outcome(url, "gone", message=message)
+            return gone, Outcome(url, "gone", message=message), False
         hints = [resp.max_age]
         posting = timedelta(seconds=state.posting_seconds) if state.posting_seconds else None
         digest = resp.body_hash if resp.status != 304 else None
@@ -415,7 +447,7 @@ class Cycle:
             etag = resp.etag or state.etag
             modified = resp.last_modified or state.last_modified
             fresh = replace(ok, next_fetch=nxt, etag=etag, last_modified=modified)
-            return fresh, Outcome(url, kind)
+            return fresh, Outcome(url, kind), False
         loop = asyncio.get_running_loop()
         feed, facts = await loop.run_in_executor(
             self._parse_pool(),
@@ -425,7 +457,6 @@ class Cycle:
             resp.url,
             resp.content_type,
         )
-        new = await self._write(self.store.save_items, url, feed, self.now, facts=facts)
         dates = [i.published or i.updated for i in feed.items]
         interval = posting_interval(dates, self.now)
         posting = interval if interval is not None else None
@@ -441,8 +472,17 @@ class Cycle:
             posting_seconds=posting.total_seconds() if posting else None,
             next_fetch=self._next(state, posting, [*hints, feed.ttl_seconds]),
         )
+        # Items and the state that records their body go to the store as one write.
+        new = await self._write(self._save_feed, url, feed, facts, state)
         note = f"recovered from: {feed.bozo}" if feed.bozo else None
-        return state, Outcome(url, "fetched", int(new), note)  # type: ignore[call-overload]
+        return state, Outcome(url, "fetched", int(new), note), True  # type: ignore[call-overload]
+
+    def _save_feed(
+        self, url: str, feed: ParsedFeed, facts: Sequence[ItemFacts], state: SourceState
+    ) -> int:
+        new = self.store.save_items(url, feed, self.now, facts=facts)
+        self.store.save_fetch_state(state)
+        return new
 
     def _next(
         self, state: SourceState, posting: timedelta | None, hints: Sequence[float | None]
