@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,3 +74,26 @@ def same_file_content(source: Path, target: Path) -> bool:
     except OSError:
         return False
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
+
+
+def remove_abandoned(folder: Path, prefix: str) -> None:
+    """Remove the folders named ``<prefix><pid>...`` in ``folder`` whose process is gone:
+    what a killed command left while it staged its work.
+
+    One whose PID is alive (still running, or a reused PID) is left alone.
+    """
+    pattern = re.compile(re.escape(prefix) + r"(\d+)")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            continue

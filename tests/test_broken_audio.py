@@ -150,11 +150,11 @@ def _hooked_scan(
     original = scan_module.read_file
     calls: list[Path] = []
 
-    def hooked(path: Path) -> object:
+    def hooked(path: Path, sha256: bool = False) -> object:
         if not calls:
             damage(victim)
         calls.append(path)
-        return original(path)
+        return original(path, sha256)
 
     monkeypatch.setattr(scan_module, "read_file", hooked)
     with Store(tmp_path / "db.sqlite") as store:

@@ -220,3 +220,17 @@ def test_an_overridden_list_item_macro_is_used_on_every_listing(hub: Path) -> No
         assert 'class="entry mine' in page.read_text(encoding="utf-8"), page
     tag_pages = list(public.glob("tags/*/index.html"))
     assert tag_pages and all('class="entry mine' in p.read_text() for p in tag_pages)
+
+
+def test_the_staging_folder_of_a_killed_first_build_is_swept(hub: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leftover = hub / f".public.building-{dead.pid}"
+    (leftover / "posts").mkdir(parents=True)
+    (leftover / "posts" / "index.html").write_text("half", encoding="utf-8")
+    assert run_cli("build", cwd=hub).code == 0
+    assert not leftover.exists()
+    assert (hub / "public" / "index.html").is_file()

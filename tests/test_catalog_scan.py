@@ -20,8 +20,8 @@ from tests.audio_fixtures import AUDIO, FORMATS, copy_fixture, make_jpeg
 from tests.conftest import require_tool, run_cli
 
 
-def _scan_json(hub: Path) -> tuple[int, dict[str, object], str]:
-    result = run_cli("scan", "--json", cwd=hub)
+def _scan_json(hub: Path, *extra: str) -> tuple[int, dict[str, object], str]:
+    result = run_cli("scan", "--json", *extra, cwd=hub)
     return result.code, json.loads(result.out), result.err
 
 
@@ -34,12 +34,19 @@ def test_first_scan_reads_every_format_then_rescan_opens_nothing(hub: Path) -> N
     total = len(FORMATS) + 1  # plus the example episode's own MP3
     assert (first["read"], first["unchanged"], first["gone"]) == (total, 0, 0)
     files = {Path(str(f["path"])).name: f for f in first["files"]}  # type: ignore[attr-defined]
-    wav = files["plain.wav"]
-    assert wav["sha256"] == hashlib.sha256((AUDIO / "plain.wav").read_bytes()).hexdigest()
+    assert files["plain.wav"]["sha256"] is None  # tags only: no file is read whole
     assert files["tagged.ogg"]["title"] == "Fixture"
     code, second, _ = _scan_json(hub)
     assert (second["read"], second["unchanged"]) == (0, total)
     assert second["files"] == first["files"]
+    # --sha256 reads again the files catalogued without their hash, then none.
+    code, hashed, _ = _scan_json(hub, "--sha256")
+    assert (hashed["read"], hashed["unchanged"]) == (total, 0)
+    files = {Path(str(f["path"])).name: f for f in hashed["files"]}  # type: ignore[attr-defined]
+    wav = files["plain.wav"]
+    assert wav["sha256"] == hashlib.sha256((AUDIO / "plain.wav").read_bytes()).hexdigest()
+    code, again, _ = _scan_json(hub, "--sha256")
+    assert (again["read"], again["unchanged"]) == (0, total)
 
 
 def test_an_unchanged_size_and_mtime_means_the_file_is_not_opened(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from mediahub.config import Config
 from mediahub.content import EPISODE_TYPES, episode_document
 from mediahub.content_scan import EPISODE_FILE
 from mediahub.errors import AudioError, ContentError
-from mediahub.files import write_text_atomic
+from mediahub.files import remove_abandoned, write_text_atomic
 from mediahub.model import AudioInfo, Chapter, TagSet
 
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -80,7 +80,7 @@ def slugify(text: str) -> str:
 
 def add_episode(config: Config, request: EpisodeRequest, now: datetime) -> AddedEpisode:
     """Create ``episodes/<date>-<slug>/`` from ``request``; nothing is left behind on error."""
-    source = read_file(request.audio)
+    source = read_file(request.audio, sha256=True)
     if request.episode_type not in EPISODE_TYPES:
         raise ContentError(
             "--type",
@@ -188,25 +188,9 @@ def add_episode(config: Config, request: EpisodeRequest, now: datetime) -> Added
     )
 
 
-_STAGING = re.compile(r"^\.add-(\d+)-")
-
-
 def remove_abandoned_staging(episodes: Path) -> None:
-    """Remove staging folders left by an ``episode add`` that was killed.
-
-    A folder is abandoned when the process named in it is gone; one whose PID is
-    alive (still running, or a reused PID) is left alone.
-    """
-    for entry in episodes.glob(".add-*"):
-        match = _STAGING.match(entry.name)
-        if match is None or not entry.is_dir():
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(entry, ignore_errors=True)
-        except (PermissionError, OverflowError):
-            continue
+    """Remove staging folders left by an ``episode add`` that was killed."""
+    remove_abandoned(episodes, ".add-")
 
 
 def _same_as_read(original: Path, copy: Path, source: AudioInfo) -> None:

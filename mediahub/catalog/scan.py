@@ -37,8 +37,12 @@ class ScanResult:
     problems: list[MediahubError] = field(default_factory=list)
 
 
-def read_file(path: Path) -> AudioInfo:
-    """Everything tags.read finds plus the file's SHA-256.
+def read_file(path: Path, sha256: bool = False) -> AudioInfo:
+    """Everything tags.read finds, plus the file's SHA-256 when asked.
+
+    Tags and stream info sit in a file's first and last kilobytes; the hash reads
+    every byte (gigabytes for a back catalogue), so only the commands that need it
+    ask: ``episode add`` (is the copy the file that was read?) and ``episode show``.
 
     Only regular files are opened: opening a FIFO named like audio blocks until
     something writes to it, which would hang a scan, a build or ``episode add``.
@@ -53,7 +57,7 @@ def read_file(path: Path) -> AudioInfo:
             "is not a regular file (a pipe, socket or device)",
             "give the path of an audio file",
         )
-    return tags.read(path, sha256=True)
+    return tags.read(path, sha256=sha256)
 
 
 def audio_info(
@@ -105,13 +109,16 @@ def audio_files(root: Path) -> list[tuple[str, int, int]]:
     return found
 
 
-def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) -> ScanResult:
+def scan(
+    store: Store, roots: Sequence[Path], progress: Progress | None = None, sha256: bool = False
+) -> ScanResult:
     """Bring the catalogue up to date with the files under ``roots``.
 
     With ``progress`` (a terminal) each file is reported to it; without, each file
-    read is logged, one line per file.
+    read is logged, one line per file. ``sha256`` also hashes every file (read again
+    if it was catalogued without its hash).
     """
-    stamps = store.media_stamps()
+    stamps = store.media_stamps(hashed=sha256)
     found = sorted(item for root in roots for item in audio_files(root))
     seen: set[str] = set()
     pending: list[AudioInfo] = []
@@ -127,7 +134,7 @@ def scan(store: Store, roots: Sequence[Path], progress: Progress | None = None) 
             continue
         path = Path(key)
         try:
-            pending.append(read_file(path))
+            pending.append(read_file(path, sha256=sha256))
         except MediahubError as exc:
             problems.append(exc)  # the caller reports problems, once, at the end
             continue

@@ -26,6 +26,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "ones are marked gone. Bad files are reported and skipped (exit 2).",
     )
     scan.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    scan.add_argument(
+        "--sha256",
+        action="store_true",
+        help="also record each file's SHA-256 (reads every byte, not only the tags)",
+    )
     scan.set_defaults(handler=cmd_scan)
 
     episode = sub.add_parser(
@@ -132,7 +137,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(f"\rscanning {done}/{total} {name:<40}", end="", file=sys.stderr, flush=True)
 
     with Store(config.paths.database) as store:
-        result = scan(store, roots, progress=progress if tty else None)
+        result = scan(store, roots, progress=progress if tty else None, sha256=args.sha256)
         catalogue = store.media_catalogue() if args.json else []
     if tty:
         print("\r\033[K", end="", file=sys.stderr)
@@ -160,7 +165,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from mediahub.catalog.scan import read_file
 
-    info = read_file(args.file)
+    info = read_file(args.file, sha256=True)
     if args.json:
         print_json(info_json(info))
         return EXIT_OK

@@ -92,6 +92,7 @@ def build(
     plan_topics(site.writer, site.env, links, site.common, store, now)
     _refuse_broken_feed(site)
     before = _feed_bytes(config.paths.output, site.feed_paths)
+    store.begin_writing(str(config.paths.output))
     stats = site.writer.commit(last=tuple(site.feed_paths))
     store.save_output_keys(str(config.paths.output), site.writer.keys())
     changed = [p for p in site.feed_paths if _read(config.paths.output / p) != before.get(p)]

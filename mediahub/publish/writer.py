@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mediahub.errors import MediahubError
-from mediahub.files import link_or_copy_atomic, same_file_content, write_bytes_atomic
+from mediahub.files import (
+    link_or_copy_atomic,
+    remove_abandoned,
+    same_file_content,
+    write_bytes_atomic,
+)
 from mediahub.parallel import default_workers, fork_map
 
 
@@ -113,6 +118,7 @@ class Writer:
         """
         stats = WriteStats()
         fresh = _missing_or_empty(self.output)
+        remove_abandoned(self.output.parent, f".{self.output.name}.building-")
         if fresh:
             self._root = self.output.parent / f".{self.output.name}.building-{os.getpid()}"
             shutil.rmtree(self._root, ignore_errors=True)  # a killed build's leftovers
@@ -225,8 +231,9 @@ class Writer:
     def _remove_stale(self, stats: WriteStats) -> None:
         """Remove what the last build wrote and this one no longer plans.
 
-        With no record of the last build (a new store beside an old folder), every
-        file not planned goes.
+        With no record of the last complete build (a new store beside an old folder,
+        or a build that was killed, maybe leaving temporary files), every file not
+        planned goes.
         """
         if not self.output.is_dir():
             return

@@ -32,6 +32,10 @@ MIGRATIONS: tuple[str, ...] = (
         summary TEXT NOT NULL
     )
     """,
+    # An output folder being written: a row left behind means that write was cut short.
+    """
+    CREATE TABLE writing (output TEXT PRIMARY KEY)
+    """,
 )
 
 
@@ -79,12 +83,23 @@ class BuildQueries(StoreBase):
             )
 
     def output_keys(self, output: str) -> dict[str, str]:
+        """What the last complete write of ``output`` wrote, with input keys; nothing if
+        a write began since and never finished (it may have left anything behind)."""
+        cut_short = self._db.execute("SELECT 1 FROM writing WHERE output = ?", (output,))
+        if cut_short.fetchone() is not None:
+            return {}
         rows = self._db.execute("SELECT path, input_key FROM outputs WHERE output = ?", (output,))
         return {path: key for path, key in rows}
+
+    def begin_writing(self, output: str) -> None:
+        """Record that ``output`` is being written (until ``save_output_keys``)."""
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO writing VALUES (?)", (output,))
 
     def save_output_keys(self, output: str, keys: Mapping[str, str]) -> None:
         """Replace the recorded input keys of one output folder, after a successful write."""
         with self._transaction() as db:
+            db.execute("DELETE FROM writing WHERE output = ?", (output,))
             db.execute("DELETE FROM outputs WHERE output = ?", (output,))
             db.executemany(
                 "INSERT INTO outputs VALUES (?, ?, ?)", ((output, p, k) for p, k in keys.items())

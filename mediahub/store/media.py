@@ -121,9 +121,15 @@ class MediaQueries(StoreBase):
                 (_row(info) for info in infos),
             )
 
-    def media_stamps(self) -> dict[str, tuple[int, int, int]]:
-        """path -> (size, mtime_ns, gone 0/1) of every catalogued file: what a scan compares."""
-        rows = self._db.execute("SELECT path, size, mtime_ns, gone FROM media").fetchall()
+    def media_stamps(self, hashed: bool = False) -> dict[str, tuple[int, int, int]]:
+        """path -> (size, mtime_ns, gone 0/1) of every catalogued file: what a scan compares.
+
+        ``hashed`` leaves out files catalogued without their SHA-256.
+        """
+        query = "SELECT path, size, mtime_ns, gone FROM media"
+        if hashed:
+            query += " WHERE sha256 IS NOT NULL"
+        rows = self._db.execute(query).fetchall()
         return {path: (size, mtime_ns, gone) for path, size, mtime_ns, gone in rows}
 
     def mark_media_gone(self, paths: Iterable[str]) -> None:
