@@ -15,12 +15,9 @@ from pathlib import Path
 
 from mediahub.config import Config
 from mediahub.errors import ContentError, MediahubError
-from mediahub.model import AudioInfo, Episode, Post
+from mediahub.model import SHAPE
 
 EPISODE_FILE = "episode.md"
-
-# The fields of the cached types: a cache written by another version of the model is a miss.
-SHAPE = repr([sorted(t.__dataclass_fields__) for t in (Episode, Post, AudioInfo)])
 
 
 @dataclass(frozen=True, slots=True)
