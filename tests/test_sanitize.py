@@ -84,6 +84,9 @@ def test_absolute_url_only_http() -> None:
     assert absolute_url("javascript:alert(1)", BASE) is None
     assert absolute_url("file:///etc/passwd", BASE) is None
     assert absolute_url("", BASE) is None
+    # urljoin raises on an unbalanced IPv6 bracket: a feed's broken link is dropped.
+    assert absolute_url("http://[::1/feed", BASE) is None
+    assert absolute_url("//[bad/x", BASE) is None
 
 
 def test_plain_text_skips_the_cleaner_with_the_cleaners_output() -> None:

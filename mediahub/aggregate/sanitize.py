@@ -147,9 +147,12 @@ def absolute_url(url: str | None, base_url: str | None) -> str | None:
     if _PLAIN_ABSOLUTE.fullmatch(url):
         # Most links: already absolute, so neither urljoin nor a scheme check changes them.
         return url
-    if base_url:
-        url = urljoin(base_url, url)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
+    try:
+        if base_url:
+            url = urljoin(base_url, url)
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return None
+    except ValueError:  # e.g. "http://[broken": an unbalanced IPv6 bracket
         return None
     return url
 
