@@ -234,3 +234,17 @@ def test_the_staging_folder_of_a_killed_first_build_is_swept(hub: Path) -> None:
     assert run_cli("build", cwd=hub).code == 0
     assert not leftover.exists()
     assert (hub / "public" / "index.html").is_file()
+
+
+def test_characters_xml_forbids_in_show_notes_never_break_the_feed(hub: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    source = next(hub.glob("episodes/*/episode.md"))
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text + "\nA pasted \x0bvertical tab and a \x01 start-of-heading.\n")
+    result = run_cli("build", cwd=hub)
+    assert result.code == 0, result.err
+    feed = (hub / "public" / "feed.xml").read_bytes()
+    root = ET.fromstring(feed)  # well-formed
+    notes = "".join(e.text or "" for e in root.iterfind(".//{*}encoded"))
+    assert "vertical tab" in notes and "\x0b" not in notes and "\x01" not in notes

@@ -22,7 +22,13 @@ from mediahub.model import Episode, Post, Show, SourceState
 from mediahub.publish.check import podcast_guid
 from mediahub.publish.html import absolute_links
 from mediahub.publish.links import Links
-from mediahub.publish.templating import cdata, rfc822, rfc3339, strip_xml_illegal
+from mediahub.publish.templating import (
+    cdata,
+    rfc822,
+    rfc3339,
+    strip_xml_illegal,
+    strip_xml_illegal_bytes,
+)
 
 __all__ = ["FeedPage", "podcast_guid", "render_atom", "render_json_feed", "render_podcast_feed"]
 
@@ -97,19 +103,30 @@ def render_podcast_feed(
     if page.is_archive and page.episodes:
         updated = max(e.date for e in page.episodes)
     item = ItemRenderer(show, links, show_image)
-    text = env.get_template("feed.xml").render(
+    channel = env.get_template("feed.xml").render(
         show=show,
         podcast=show.podcast,
         page=page,
         episodes=page.episodes,
-        items=Markup("".join(item(e) for e in page.episodes)),
+        items=Markup(_ITEMS_HERE),
         links=links,
         show_image=show_image,
         updated=updated,
         hubs=hubs,
         podroll=podroll,
     )
-    return _well_formed(text, page.path)
+    # The channel comes from a template a hub may override: expat reads it through.
+    # The items are well-formed by construction (every value escaped or in CDATA),
+    # so only characters XML forbids need looking for there, in one byte pass.
+    head, found, tail = _well_formed(channel, page.path).partition(_ITEMS_HERE.encode())
+    if not found:  # a hub's own template that does not print {{ items }}
+        return head
+    items = strip_xml_illegal_bytes("".join(item(e) for e in page.episodes).encode("utf-8"))
+    return head + items + tail
+
+
+# Where the template put {{ items }}; a comment, so the channel alone is well-formed.
+_ITEMS_HERE = "<!-- mediahub: items -->"
 
 
 class ItemRenderer:

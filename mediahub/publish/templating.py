@@ -34,6 +34,22 @@ def strip_xml_illegal(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+# The same characters in UTF-8: single bytes (never part of a longer sequence), and
+# the encodings of U+FFFE and U+FFFF.
+_ILLEGAL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_ILLEGAL_SEQUENCES = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def strip_xml_illegal_bytes(data: bytes) -> bytes:
+    """strip_xml_illegal on UTF-8 bytes: one C-speed pass, several times faster on
+    megabytes of feed items than a regular expression."""
+    data = data.translate(None, _ILLEGAL_BYTES)
+    for sequence in _ILLEGAL_SEQUENCES:
+        if sequence in data:
+            data = data.replace(sequence, b"")
+    return data
+
+
 def rfc822(moment: datetime) -> str:
     return format_datetime(moment, usegmt=True)
 
