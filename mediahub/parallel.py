@@ -8,6 +8,7 @@ locks but not the threads) and for small jobs; MEDIAHUB_WORKERS overrides.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -32,6 +33,9 @@ def default_workers(tasks: int, minimum: int = 64) -> int:
 
 def _run(share: Any) -> Any:
     assert _TASK is not None
+    # A worker lives for one share: collecting garbage would only walk (and so copy)
+    # the parent's objects that it shares copy-on-write.
+    gc.disable()
     return _TASK(share)
 
 
@@ -40,8 +44,10 @@ def fork_map(task: Callable[[list[T]], R], items: Sequence[T], workers: int) -> 
     global _TASK
     shares = [list(items[i::workers]) for i in range(workers)]
     _TASK = task
+    gc.freeze()  # the parent's objects as they are: out of every later collection
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             return pool.map(_run, shares)
     finally:
         _TASK = None
+        gc.unfreeze()
