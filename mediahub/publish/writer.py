@@ -43,13 +43,15 @@ class WriteStats:
 
 
 def _render_share(
-    writer: Writer, rels: list[str]
+    writer: Writer, folders: list[list[str]]
 ) -> tuple[tuple[int, int, int], MediahubError | None]:
-    """In a worker: render and write a share of the outputs; return counts and any error."""
+    """In a worker: render and write a share of the outputs, a folder's outputs together
+    (so no two workers create one folder); return counts and any error."""
     stats = WriteStats()
     try:
-        for rel in rels:
-            writer._write_one(rel, writer.planned[rel], stats, durable=False)
+        for rels in folders:
+            for rel in rels:
+                writer._write_one(rel, writer.planned[rel], stats, durable=False)
     except MediahubError as exc:
         return (stats.written, stats.unchanged, stats.rendered), exc
     return (stats.written, stats.unchanged, stats.rendered), None
@@ -126,7 +128,9 @@ class Writer:
         self._fresh = fresh
         try:
             body = [p for p in self.planned if p not in last]
-            todo = [p for p in body if self.needs_render(p)]
+            # Into a new folder every file is new work for the workers, copies too;
+            # into an existing one, copies are mostly unchanged: a stat each, here.
+            todo = body if fresh else [p for p in body if self.needs_render(p)]
             count = workers if workers is not None else default_workers(len(todo))
             if count > 1:
                 done = self._commit_forked(todo, count, stats)
@@ -165,13 +169,19 @@ class Writer:
         return self.previous_keys.get(rel) != item.key or not (self.output / rel).is_file()
 
     def _commit_forked(self, todo: list[str], workers: int, stats: WriteStats) -> set[str]:
-        """Render and write ``todo`` in forked workers that inherit this plan."""
-        for rel in todo:  # create folders once, here, instead of racing in the workers
-            parent = (self._root / rel).parent
-            if parent not in self._made_dirs:
-                parent.mkdir(parents=True, exist_ok=True)
-                self._made_dirs.add(parent)
-        results = fork_map(lambda share: _render_share(self, share), todo, workers)
+        """Render and write ``todo`` in forked workers that inherit this plan.
+
+        Outputs are grouped by folder and the groups dealt out in turn, so each
+        worker creates its own folders (in parallel, not here beforehand) and the
+        shares stay even; the top folders are made here, once.
+        """
+        by_folder: dict[str, list[str]] = {}
+        for rel in todo:
+            by_folder.setdefault(rel.rpartition("/")[0], []).append(rel)
+        for folder in {f.partition("/")[0] for f in by_folder if f}:
+            (self._root / folder).mkdir(parents=True, exist_ok=True)
+        groups = list(by_folder.values())
+        results = fork_map(lambda share: _render_share(self, share), groups, workers)
         for counts, error in results:
             stats.written += counts[0]
             stats.unchanged += counts[1]
