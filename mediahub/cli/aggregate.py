@@ -8,7 +8,6 @@ modified), 3 the cycle ran but some sources failed (one line each on stderr),
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
@@ -112,6 +111,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         async def find() -> Any:
             async with Fetcher(settings.guard, settings.fetch) as fetcher:
                 return await discover(fetcher, url)
+
+        import asyncio  # only here: every command pays for what cli/ imports at start
 
         found = asyncio.run(find())
         if found.url != url:

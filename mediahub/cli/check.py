@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from mediahub.cli.common import EXIT_OK, load_config, print_json
@@ -34,6 +33,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from mediahub.publish.check import ERROR, check_built
 
     if args.url:
+        import asyncio
+
         from mediahub.publish.check_remote import check_url
 
         results = asyncio.run(check_url(args.url))
