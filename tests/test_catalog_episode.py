@@ -241,3 +241,31 @@ def test_every_format_can_be_added_and_built(hub: Path, tmp_path: Path, name: st
     built = run_cli("build", "--json", cwd=hub)
     assert built.code == 0, built.err
     assert json.loads(built.out)["episodes"] == 2
+
+
+def test_explicit_can_be_set_either_way_against_the_show_default(hub: Path, tmp_path: Path) -> None:
+    """The show is clean by default; --explicit and --no-explicit say so per episode."""
+    config = hub / "mediahub.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("explicit = false", "explicit = true"),
+        encoding="utf-8",
+    )
+    for flag, date, expected in (
+        ("--explicit", "2026-04-01", True),
+        ("--no-explicit", "2026-04-02", False),
+    ):
+        audio = copy_fixture("tagged.ogg", tmp_path / date)
+        result = run_cli("episode", "add", str(audio), flag, "--date", date, cwd=hub)
+        assert result.code == 0, result.err
+        (folder,) = (hub / "episodes").glob(f"{date}-*")
+        assert read_document(folder / "episode.md").meta["explicit"] is expected
+    assert run_cli("build", cwd=hub).code == 0
+    feed = ET.parse(hub / "public" / "feed.xml").getroot()
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+    flags = {
+        (item.findtext("link") or "").split("/episodes/")[1][:10]: item.findtext(
+            f"{itunes}explicit"
+        )
+        for item in feed.iter("item")
+    }
+    assert flags["2026-04-01"] == "true" and flags["2026-04-02"] == "false"

@@ -75,7 +75,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="full",
         help="episode type (default: full)",
     )
-    add.add_argument("--explicit", action="store_true", default=None, help="mark it explicit")
+    add.add_argument(
+        "--explicit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="mark it explicit (--no-explicit: clean, whatever the show's default)",
+    )
     add.add_argument(
         "--guest",
         action="append",
