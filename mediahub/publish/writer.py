@@ -57,6 +57,11 @@ def _render_share(
     return (stats.written, stats.unchanged, stats.rendered), None
 
 
+# Path segments after which a site path is not in normal form ("" from a leading,
+# doubled or trailing "/").
+_ODD_PARTS = frozenset(("", ".", ".."))
+
+
 @dataclass(frozen=True, slots=True)
 class _Lazy:
     key: str
@@ -78,12 +83,15 @@ class Writer:
         self._root = self.output
 
     def _check(self, rel: str) -> str:
-        pure = PurePosixPath(rel)
-        if pure.is_absolute() or ".." in pure.parts or not pure.parts:
-            raise OutputError(
-                rel, "is outside the output folder", "this is a bug in a template or theme"
-            )
-        key = str(pure)
+        if _ODD_PARTS.isdisjoint(rel.split("/")):
+            key = rel  # already in normal form (almost every path): PurePosixPath is slow
+        else:
+            pure = PurePosixPath(rel)
+            if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+                raise OutputError(
+                    rel, "is outside the output folder", "this is a bug in a template or theme"
+                )
+            key = str(pure)
         if key in self.planned:
             raise OutputError(rel, "is written twice in one build", "two entries share one URL")
         return key
