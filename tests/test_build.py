@@ -248,3 +248,24 @@ def test_characters_xml_forbids_in_show_notes_never_break_the_feed(hub: Path) ->
     root = ET.fromstring(feed)  # well-formed
     notes = "".join(e.text or "" for e in root.iterfind(".//{*}encoded"))
     assert "vertical tab" in notes and "\x0b" not in notes and "\x01" not in notes
+
+
+def test_a_replaced_cover_image_is_published_by_the_next_build(built: Path) -> None:
+    """The show's image is an input like any other: same name, new bytes, new output."""
+    from mediahub.artwork import placeholder_cover
+
+    cover = built / "episodes" / "cover.jpg"
+    before = (built / "public" / "cover.jpg").read_bytes()
+    placeholder_cover(cover, "another seed entirely")
+    assert cover.read_bytes() != before
+    assert run_cli("build", cwd=built).code == 0
+    assert (built / "public" / "cover.jpg").read_bytes() == cover.read_bytes()
+
+
+def test_an_edit_in_place_to_a_post_is_seen_by_the_next_build(built: Path) -> None:
+    post = built / "posts" / "deciding-in-the-open.md"
+    with post.open("a", encoding="utf-8") as handle:  # same file, no rename: mtime and size
+        handle.write("\nA sentence added in place.\n")
+    assert run_cli("build", cwd=built).code == 0
+    page = built / "public" / "posts" / "deciding-in-the-open" / "index.html"
+    assert "A sentence added in place." in page.read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from mediahub import __version__
 from mediahub.config import Config, record_podcast_guid
-from mediahub.content_scan import Sources, scan_sources
+from mediahub.content_scan import fingerprint, quick_digest, scan_sources
 from mediahub.errors import BuildError, ContentError, MediahubError
 from mediahub.model import Episode, Post
 from mediahub.publish.keys import digest, templates_fingerprint
@@ -55,11 +55,11 @@ def build(
     files, configuration, templates, the followed sources) and no scheduled entry
     has come due, the outputs are still right and nothing is read or rendered.
     """
-    sources = scan_sources(config)
-    build_digest = _build_digest(config, store, sources)
+    build_digest = _build_digest(config, store)
     unchanged = _unchanged_since_last_build(config, store, build_digest, now)
-    if unchanged is not None and not sources.problems:
-        return unchanged
+    if unchanged is not None:
+        return unchanged  # (a build with problems is never recorded as complete)
+    sources = scan_sources(config)
     from mediahub.content import assign_guid, read_all
     from mediahub.publish.check import podcast_guid
     from mediahub.publish.plan import SitePlan
@@ -106,7 +106,7 @@ def build(
         }
         # The build itself may have written a guid or podcast:guid: then scan again.
         if writes_sources:
-            build_digest = _build_digest(config, store, scan_sources(config))
+            build_digest = _build_digest(config, store)
         store.save_build(
             str(config.paths.output),
             build_digest,
@@ -123,15 +123,17 @@ def build(
     )
 
 
-def _build_digest(config: Config, store: Store, sources: Sources) -> str:
+def _build_digest(config: Config, store: Store) -> str:
     """Everything a build reads, in one digest (file contents by size and mtime)."""
     followed = [(s.source.url, s.last_fetched, s.podcast_guid) for s in store.list_sources()]
+    image = config.show.image
     return digest(
         __version__,
         config.source.read_bytes(),
         config.show.url,
         templates_fingerprint(config.paths.templates),
-        sources.digest(),
+        quick_digest(config),
+        fingerprint(image) if image is not None else None,
         followed,
     )
 
