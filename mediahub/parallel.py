@@ -9,7 +9,6 @@ locks but not the threads) and for small jobs; MEDIAHUB_WORKERS overrides.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -43,6 +42,8 @@ def fork_map(task: Callable[[list[T]], R], items: Sequence[T], workers: int) -> 
     """``task`` applied to ``workers`` interleaved shares of ``items``, in forked processes."""
     global _TASK
     shares = [list(items[i::workers]) for i in range(workers)]
+    import multiprocessing  # here: a no-change build never forks, and should not pay for it
+
     _TASK = task
     gc.freeze()  # the parent's objects as they are: out of every later collection
     try:

@@ -150,7 +150,8 @@ def _unchanged_since_last_build(
     if due is not None and datetime.fromisoformat(due) <= now:
         return None
     outputs = summary.get("outputs", [])
-    if not outputs or not all(os.path.exists(os.path.join(output, p)) for p in outputs):
+    root = os.path.join(output, "")
+    if not outputs or not all(os.path.exists(root + p) for p in outputs):
         return None
     return BuildResult(
         episodes=int(summary.get("episodes", 0)),
