@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -93,58 +94,31 @@ def day_month(moment: datetime) -> str:
 # call (links.href(...)) goes through jinja's slower generic call path, and pages
 # make dozens. They take the context (the page's ``links``), which also keeps jinja
 # from folding them into a compiled template that outlives a change of base URL.
-
-
-@pass_context
-def href(context: Context, path: str) -> str:
-    """A site path as a root-relative link."""
-    links: Links = context["links"]
-    return links.href(path)
-
-
-@pass_context
-def url(context: Context, path: str) -> str:
-    """A site path as an absolute URL."""
-    links: Links = context["links"]
-    return links.url(path)
-
-
-@pass_context
-def page_url(context: Context, entry: Episode | Post) -> str:
-    links: Links = context["links"]
-    return links.page(entry)
-
-
-@pass_context
-def page_href(context: Context, entry: Episode | Post) -> str:
-    links: Links = context["links"]
-    return links.href(Links.page_path(entry))
-
-
-@pass_context
-def media_url(context: Context, episode: Episode) -> str:
-    links: Links = context["links"]
-    return links.media(episode)
-
-
-@pass_context
-def media_href(context: Context, episode: Episode) -> str:
-    links: Links = context["links"]
-    return links.href(Links.media_path(episode))
-
-
-@pass_context
-def image_url(context: Context, episode: Episode) -> str | None:
-    links: Links = context["links"]
+def _image(links: Links, episode: Episode, absolute: bool) -> str | None:
     path = Links.episode_image_path(episode)
-    return links.url(path) if path else None
+    if path is None:
+        return None
+    return links.url(path) if absolute else links.href(path)
 
 
-@pass_context
-def image_href(context: Context, episode: Episode) -> str | None:
-    links: Links = context["links"]
-    path = Links.episode_image_path(episode)
-    return links.href(path) if path else None
+_LINK_FILTERS: dict[str, Callable[[Links, Any], str | None]] = {
+    "href": lambda links, path: links.href(path),  # site path -> root-relative link
+    "url": lambda links, path: links.url(path),  # site path -> absolute URL
+    "page_url": lambda links, entry: links.page(entry),
+    "page_href": lambda links, entry: links.href(Links.page_path(entry)),
+    "media_url": lambda links, episode: links.media(episode),
+    "media_href": lambda links, episode: links.href(Links.media_path(episode)),
+    "image_url": lambda links, episode: _image(links, episode, absolute=True),
+    "image_href": lambda links, episode: _image(links, episode, absolute=False),
+}
+
+
+def _link_filter(make: Callable[[Links, Any], str | None]) -> Callable[..., str | None]:
+    @pass_context
+    def link_filter(context: Context, value: Any) -> str | None:
+        return make(context["links"], value)
+
+    return link_filter
 
 
 class SiteEnvironment(Environment):
@@ -220,8 +194,7 @@ def environment(
         auto_reload=auto_reload,
     )
     env.filters.update(rfc822=rfc822, rfc3339=rfc3339, clock=clock, cdata=cdata, day=day)
-    env.filters.update(day_month=day_month, href=href, url=url, page_url=page_url)
-    env.filters.update(page_href=page_href, media_url=media_url, media_href=media_href)
-    env.filters.update(image_url=image_url, image_href=image_href)
+    env.filters.update(day_month=day_month)
+    env.filters.update({name: _link_filter(make) for name, make in _LINK_FILTERS.items()})
     env.globals.update(entry_html=entry_html, subscribe_html=subscribe_html)
     return env
