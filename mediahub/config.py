@@ -38,6 +38,11 @@ class Paths:
     def database(self) -> Path:
         return self.state / "mediahub.db"
 
+    @property
+    def output_lock(self) -> Path:
+        """Held while anything writes ``output`` (builds, topic pages)."""
+        return self.state / "output.lock"
+
 
 @dataclass(frozen=True, slots=True)
 class ServeConfig:

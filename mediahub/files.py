@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -97,3 +99,22 @@ def remove_abandoned(folder: Path, prefix: str) -> None:
             shutil.rmtree(entry.path, ignore_errors=True)
         except (PermissionError, OverflowError):
             continue
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` (made if missing), waiting for it.
+
+    Between processes: a ``mediahub build`` and a running server's rebuilds, or the
+    server's worker processes, never write the same output folder at once. Not
+    reentrant within a process (each call opens its own descriptor).
+    """
+    import fcntl
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

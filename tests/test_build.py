@@ -269,3 +269,26 @@ def test_an_edit_in_place_to_a_post_is_seen_by_the_next_build(built: Path) -> No
     assert run_cli("build", cwd=built).code == 0
     page = built / "public" / "posts" / "deciding-in-the-open" / "index.html"
     assert "A sentence added in place." in page.read_text(encoding="utf-8")
+
+
+def test_a_build_waits_while_another_process_writes_the_site(hub: Path) -> None:
+    """One writer at a time per hub: the command waits for a running server's build."""
+    import subprocess
+    import sys
+    import time
+
+    from mediahub.files import exclusive
+
+    lock = hub / ".mediahub" / "output.lock"
+    with exclusive(lock):
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "mediahub", "--root", str(hub), "build"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(1.5)  # ample time to build this hub, were it not waiting
+        assert waiting.poll() is None
+        assert not (hub / "public").exists()
+    _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert (hub / "public" / "feed.xml").is_file()

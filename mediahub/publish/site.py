@@ -20,6 +20,7 @@ from mediahub import __version__
 from mediahub.config import Config, record_podcast_guid
 from mediahub.content_scan import fingerprint, quick_digest, scan_sources
 from mediahub.errors import BuildError, ContentError, MediahubError
+from mediahub.files import exclusive
 from mediahub.model import Episode, Post
 from mediahub.publish.keys import digest, templates_fingerprint
 from mediahub.publish.links import Links
@@ -54,7 +55,19 @@ def build(
     When nothing that a build reads has changed since the last complete one (content
     files, configuration, templates, the followed sources) and no scheduled entry
     has come due, the outputs are still right and nothing is read or rendered.
+    One build at a time per hub, across processes (a server's and the command's).
     """
+    with exclusive(config.paths.output_lock):
+        return _build(config, store, now, keep_going, progress)
+
+
+def _build(
+    config: Config,
+    store: Store,
+    now: datetime,
+    keep_going: bool,
+    progress: Callable[[str], None] | None,
+) -> BuildResult:
     build_digest = _build_digest(config, store)
     unchanged = _unchanged_since_last_build(config, store, build_digest, now)
     if unchanged is not None:

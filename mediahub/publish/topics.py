@@ -23,6 +23,7 @@ from markupsafe import Markup
 from mediahub.aggregate.opml import to_opml
 from mediahub.aggregate.sanitize import plain_text, sanitize_html
 from mediahub.config import Config
+from mediahub.files import exclusive
 from mediahub.model import SourceState, StoredItem
 from mediahub.publish.links import Links
 from mediahub.publish.templating import environment, page_globals, rfc3339, strip_xml_illegal
@@ -233,5 +234,6 @@ def build_topics(config: Config, store: Store, now: datetime) -> int:
     links = Links(config.show.url)
     writer = Writer(config.paths.output / "topics")
     common = page_globals(config.show, links)
-    plan_topics(writer, environment(config.paths.templates), links, common, store, now, "")
-    return writer.commit().written
+    with exclusive(config.paths.output_lock):  # not while a build writes the site
+        plan_topics(writer, environment(config.paths.templates), links, common, store, now, "")
+        return writer.commit().written
