@@ -401,6 +401,20 @@ class Subscription:
     expires: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SourceSubscription:
+    """Our subscription, at a followed source's WebSub hub, to that source's pushes."""
+
+    source: str  # the source's URL (the key its items are stored under)
+    topic: str  # the URL we subscribed to (the feed URL we fetch)
+    hub: str
+    token: str  # the last path segment of our callback URL
+    secret: str
+    asked: datetime
+    expires: datetime | None = None  # set once the hub verified the intent
+    denied: str | None = None
+
+
 def _pickle_by_constructor(cls: type) -> None:
     """Pickle instances as ``cls(*values)``.
 

@@ -146,3 +146,73 @@ def test_pushes_from_a_sources_hub_reach_the_topic_page(hub: Path) -> None:
             wait_until(lambda: publisher.verified[:2] == [True, True], "the renewal verified")
             # A callback that was never handed out is refused.
             assert push(server.url + "/websub/callback/nope", body, None) == 410
+
+
+def _follow_pushy(hub: Path, origin: str, public_port: int) -> config_module.Config:
+    with (hub / "mediahub.toml").open("a", encoding="utf-8") as toml:
+        toml.write(
+            f'\n[[sources]]\nurl = "{origin}/feed.xml"\ntopic = "tech"\n'
+            '\n[aggregate]\nallow_private_networks = true\nfiles = "feeds"\n'
+            f'\n[serve]\npublic_url = "http://127.0.0.1:{public_port}"\n'
+        )
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:
+        build(config, store, START)
+    return config
+
+
+def test_a_worker_that_did_not_subscribe_answers_the_hub_and_takes_pushes(hub: Path) -> None:
+    """Workers share subscriptions through the store: the process running the jobs
+    subscribes; the hub's verification and pushes reach another one (as they do when
+    ``mediahub serve --workers N`` shares one socket)."""
+    publisher = FakeHub()
+    with running(publisher.app()) as origin:
+        publisher.base = origin.url
+        other_port = free_port()  # the public URL points at the worker without jobs
+        config = _follow_pushy(hub, origin.url, other_port)
+        clock = ManualClock(START)
+        jobs = ServerOptions(watch=False, stats=False, tick=0.05, aggregate_idle=0.1)
+        serving_only = ServerOptions(jobs=False, watch=False, stats=False)
+        first, other = make_server(config, jobs, clock), make_server(config, serving_only, clock)
+        with running(first), running(other, other_port) as server:
+            wait_until(lambda: publisher.verified == [True], "verified by the other worker")
+            form = publisher.requests[0]
+            assert form["hub.callback"].startswith(server.url + "/websub/callback/")
+            body = rss(origin.url, ["Pushed to another worker", "Polled headline"])
+            signature = hmac.new(form["hub.secret"].encode(), body, hashlib.sha256).hexdigest()
+            assert push(form["hub.callback"], body, f"sha256={signature}") == 204
+            assert other[SUBSCRIBER].pushes == [(f"{origin.url}/feed.xml", "stored 1")]
+            wait_until(
+                lambda: "Pushed to another worker" in fetch(server.url + "/topics/tech/"),
+                "the pushed item on the topic page",
+            )
+        # The subscription outlives the server: a restart needs no new one.
+        with Store(config.paths.database) as store:
+            [kept] = store.subscribed()
+        assert kept.expires is not None and kept.topic == f"{origin.url}/feed.xml"
+
+
+def test_serve_with_two_workers_takes_pushes(hub: Path) -> None:
+    """The real command: two worker processes on one socket, pushes answered 204."""
+    from tests.conftest import serving
+
+    publisher = FakeHub()
+    with running(publisher.app()) as origin:
+        publisher.base = origin.url
+        port = free_port()
+        _follow_pushy(hub, origin.url, port)
+        with serving(hub, port, "--workers", "2", "--no-watch"):
+            wait_until(lambda: publisher.verified == [True], "a verified subscription", 60)
+            form = publisher.requests[0]
+            for n in range(6):  # new connections: the kernel hands them to either worker
+                body = rss(origin.url, [f"Push number {n}", "Polled headline"])
+                digest = hmac.new(form["hub.secret"].encode(), body, hashlib.sha256)
+                assert push(form["hub.callback"], body, f"sha256={digest.hexdigest()}") == 204
+            wait_until(
+                lambda: all(
+                    f"Push number {n}" in fetch(f"http://127.0.0.1:{port}/topics/tech/")
+                    for n in range(6)
+                ),
+                "every pushed item on the topic page",
+                60,
+            )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from mediahub.cli.common import EXIT_OK, load_config, print_json
@@ -87,13 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stats=on,
         watch=on and config.serve.watch and not args.no_watch,
         fast_path=True,
-        subscribe=workers == 1,
+        subscribe=on,
     )
-    if workers > 1 and config.serve.public_url:
-        print(
-            "note: WebSub subscriptions to sources' hubs need --workers 1; polling only",
-            file=sys.stderr,
-        )
     try:
         sock = bind(host, port)
     except OSError as exc:

@@ -54,8 +54,9 @@ class ServerOptions:
     websub_retries: tuple[float, ...] = RETRIES
     aggregate: bool = True
     aggregate_idle: float = 60.0
-    # Subscribe to sources' WebSub hubs (needs serve.public_url; one worker process only,
-    # since subscriptions live in that process's memory).
+    # Take WebSub pushes from sources' hubs (needs serve.public_url); the process that
+    # runs the jobs also subscribes. Subscriptions are in the store: every worker
+    # answers the callbacks.
     subscribe: bool = True
     # Let the fast path (serve/fastpath.py) answer cached pages and feeds.
     fast_path: bool = False
@@ -166,7 +167,7 @@ def make_server(
         routes.append(web.post("/websub", hub.handle))
     publisher = Publisher(config, clock, listeners=[hub.feed_changed])
     subscriber = None
-    if options.jobs and options.aggregate and options.subscribe and config.serve.public_url:
+    if options.aggregate and options.subscribe and config.serve.public_url:
         subscriber = _subscriber(config, clock, publisher)
         routes += subscriber.routes()
     app = static.make_app(
@@ -199,7 +200,7 @@ def make_server(
                     tick=options.tick,
                     aggregate=options.aggregate,
                     aggregate_idle=options.aggregate_idle,
-                    subscriber=subscriber,
+                    subscriber=subscriber,  # subscribes and renews: in this process only
                 ),
             )
         )

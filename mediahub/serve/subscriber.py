@@ -9,8 +9,9 @@ are accepted only with a valid ``X-Hub-Signature`` HMAC of the body, then parsed
 and stored like a fetched feed, and the topic pages rebuilt at once. Leases are
 renewed before they end. Polling goes on at the source's usual schedule, so a
 hub that stops pushing, refuses us or loses the subscription costs nothing but
-speed. Subscriptions live in memory: a restarted server subscribes again
-(with new secrets) after its first cycle.
+speed. Subscriptions live in the store, so any of a server's worker processes
+can answer the hub's verification and take its pushes, and a restarted server
+keeps them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -30,7 +31,7 @@ from mediahub.aggregate.fetch import post
 from mediahub.aggregate.guard import NetworkGuard
 from mediahub.aggregate.parse import parse_feed
 from mediahub.errors import FetchError, MediahubError
-from mediahub.model import ParsedFeed, SourceState
+from mediahub.model import ParsedFeed, SourceState, SourceSubscription
 from mediahub.store import Store
 
 log = logging.getLogger("mediahub.websub")
@@ -41,20 +42,6 @@ RENEW_BEFORE = timedelta(hours=12)
 RETRY_AFTER = timedelta(hours=1)  # after a refused or unanswered subscription
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384}
 _DIGESTS["sha512"] = hashlib.sha512
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """One source's subscription at its hub, as far as we know."""
-
-    source: str  # the source's URL (the key items are stored under)
-    topic: str  # the URL we subscribed to (the feed URL we fetch)
-    hub: str
-    token: str  # the callback's last path segment
-    secret: str
-    asked: datetime
-    expires: datetime | None = None  # set once the hub verified the intent
-    denied: str | None = None
 
 
 class Subscriber:
@@ -75,9 +62,24 @@ class Subscriber:
         self._clock = clock
         self._on_new_items = on_new_items
         self._max_bytes = max_bytes
-        self.subscriptions: dict[str, Subscription] = {}  # by token
-        # (source, outcome) of every push received, oldest first: stored N | refused: why
+        # (source, outcome) of every push this process received, oldest first:
+        # "stored N" or "refused: why"
         self.pushes: list[tuple[str, str]] = []
+
+    @property
+    def subscriptions(self) -> dict[str, SourceSubscription]:
+        """Every subscription of this hub, by token (from the store: all workers share it)."""
+        with self._store() as store:
+            return {sub.token: sub for sub in store.subscribed()}
+
+    def _get(self, token: str) -> SourceSubscription | None:
+        with self._store() as store:
+            found = store.subscribed(token)
+        return found[0] if found else None
+
+    def _save(self, sub: SourceSubscription, new: bool = False) -> None:
+        with self._store() as store:
+            store.save_subscribed(sub, replace_source=new)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(CALLBACK, self.verify), web.post(CALLBACK, self.receive)]
@@ -96,13 +98,12 @@ class Subscriber:
                 continue
             await self.subscribe(state.source.url, state.fetch_url, state.hub)
 
-    async def subscribe(self, source: str, topic: str, hub: str) -> Subscription | None:
-        for token, old in list(self.subscriptions.items()):
-            if old.source == source:
-                del self.subscriptions[token]
+    async def subscribe(self, source: str, topic: str, hub: str) -> SourceSubscription | None:
         token = secrets.token_urlsafe(18)
-        sub = Subscription(source, topic, hub, token, secrets.token_urlsafe(32), self._clock())
-        self.subscriptions[token] = sub
+        sub = SourceSubscription(
+            source, topic, hub, token, secrets.token_urlsafe(32), self._clock()
+        )
+        self._save(sub, new=True)  # before asking: the hub may verify at once
         form = {
             "hub.mode": "subscribe",
             "hub.topic": topic,
@@ -114,11 +115,11 @@ class Subscriber:
             status = await post(hub, data=form, guard=self._guard)
         except FetchError as exc:
             log.warning("websub: cannot subscribe to %s at %s: %s", topic, hub, exc.line())
-            self.subscriptions[token] = replace(sub, denied=exc.line())
+            self._save(replace(sub, denied=exc.line()))
             return None
         if status not in (202, 204, 200):
             log.warning("websub: hub %s refused %s: HTTP %d", hub, topic, status)
-            self.subscriptions[token] = replace(sub, denied=f"HTTP {status}")
+            self._save(replace(sub, denied=f"HTTP {status}"))
             return None
         log.info("websub: asked %s for pushes of %s", hub, topic)
         return sub
@@ -127,15 +128,14 @@ class Subscriber:
 
     async def verify(self, request: web.Request) -> web.Response:
         """GET: the hub checks we asked (echo the challenge) or tells us it said no."""
-        sub = self.subscriptions.get(request.match_info["token"])
+        sub = self._get(request.match_info["token"])
         query = request.query
         mode = query.get("hub.mode", "")
         if sub is None or query.get("hub.topic") != sub.topic:
             return web.Response(status=404, text="no such subscription\n")
-        token = sub.token
         if mode == "denied":
             reason = query.get("hub.reason", "no reason given")
-            self.subscriptions[token] = replace(sub, denied=reason)
+            self._save(replace(sub, denied=reason))
             log.warning("websub: %s denied %s: %s", sub.hub, sub.topic, reason)
             return web.Response(text="noted\n")
         if mode == "unsubscribe":
@@ -149,13 +149,13 @@ class Subscriber:
         except ValueError:
             lease = LEASE
         expires = self._clock() + timedelta(seconds=max(60, lease))
-        self.subscriptions[token] = replace(sub, expires=expires, denied=None)
+        self._save(replace(sub, expires=expires, denied=None))
         log.info("websub: %s verified pushes of %s until %s", sub.hub, sub.topic, expires)
         return web.Response(text=query["hub.challenge"])
 
     async def receive(self, request: web.Request) -> web.Response:
         """POST: a push. Stored only with a valid signature; answered 2xx either way."""
-        sub = self.subscriptions.get(request.match_info["token"])
+        sub = self._get(request.match_info["token"])
         if sub is None or sub.expires is None:
             return web.Response(status=410, text="not subscribed\n")
         body = await request.content.read(self._max_bytes + 1)
@@ -168,7 +168,7 @@ class Subscriber:
         content_type = request.headers.get("Content-Type")
         try:
             feed = await asyncio.to_thread(parse_feed, body, sub.topic, content_type)
-            new = await asyncio.to_thread(self._save, sub.source, feed, now)
+            new = await asyncio.to_thread(self._store_items, sub.source, feed, now)
         except MediahubError as exc:
             return self._refused(sub, exc.line(), 202)
         self.pushes.append((sub.source, f"stored {new}"))
@@ -177,17 +177,17 @@ class Subscriber:
             await self._on_new_items(now)
         return web.Response(status=204)
 
-    def _save(self, source: str, feed: ParsedFeed, now: datetime) -> int:
+    def _store_items(self, source: str, feed: ParsedFeed, now: datetime) -> int:
         with self._store() as store:  # a connection of this thread's own
             return store.save_items(source, feed, now)
 
-    def _refused(self, sub: Subscription, why: str, status: int) -> web.Response:
+    def _refused(self, sub: SourceSubscription, why: str, status: int) -> web.Response:
         self.pushes.append((sub.source, f"refused: {why}"))
         log.warning("websub: push for %s ignored: %s", sub.source, why)
         return web.Response(status=status, text=f"ignored: {why}\n")
 
 
-def _due(sub: Subscription, now: datetime) -> bool:
+def _due(sub: SourceSubscription, now: datetime) -> bool:
     if sub.denied is not None or sub.expires is None:
         return now - sub.asked >= RETRY_AFTER
     return sub.expires - now <= RENEW_BEFORE
