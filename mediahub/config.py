@@ -60,6 +60,9 @@ class ServeConfig:
     ping_urls: tuple[str, ...] = ()
     # Rebuild when episodes/, posts/ or templates/ change.
     watch: bool = True
+    # Seconds a client has to send a request's head once it began (slow-loris
+    # connections are closed with a 408), and an idle keep-alive connection stays open.
+    header_timeout: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +337,7 @@ def parse(data: dict[str, Any], file: Path, text: str) -> Config:
             check_base_url(u, serve_t.where("ping_urls")) for u in serve_t.strings("ping_urls")
         ),
         watch=serve_t.flag("watch", True),
+        header_timeout=serve_t.number("header_timeout", 20, 1, 3600),
     )
     serve_t.check_unknown()
     _check_timezone(timezone, top)

@@ -327,3 +327,35 @@ def test_the_server_never_answered_with_a_traceback(target: Target) -> None:
     assert b"Traceback" not in reply.body
     assert os.path.exists(target.hub / "public" / "index.html")
     _probe(target.port)
+
+
+def test_a_client_trickling_its_request_head_is_cut_off(tmp_path: Path) -> None:
+    """serve.header_timeout bounds how long a request head may take to arrive: a
+    slow-loris client gets a 408 and loses its connection, however busy it keeps it."""
+    hub = copy_example_hub(tmp_path / "hub")
+    with (hub / "mediahub.toml").open("a", encoding="utf-8") as file:
+        file.write("\n[serve]\nheader_timeout = 2\n")
+    assert run_cli("build", cwd=hub).code == 0
+    port = free_port()
+    with serving(hub, port, "--no-watch"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            received = b""
+            for _ in range(40):  # a byte every quarter second, for up to ten seconds
+                try:
+                    sock.sendall(b"X")
+                except OSError:
+                    break  # closed by the server
+                time.sleep(0.25)
+                sock.setblocking(False)
+                try:
+                    chunk = sock.recv(4096)
+                except BlockingIOError:
+                    chunk = None
+                finally:
+                    sock.setblocking(True)
+                if chunk == b"":
+                    break
+                received += chunk or b""
+            assert received.startswith(b"HTTP/1.1 408"), received
+        _probe(port)

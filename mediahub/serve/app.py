@@ -108,6 +108,8 @@ class ServeOptions:
     dev: bool = False
     # Record which request targets name which cached file, for the fast path.
     fast_targets: bool = False
+    # serve.header_timeout: to send a request head once begun; and keep-alive idling.
+    header_seconds: float = 20.0
 
 
 OPTIONS = web.AppKey("options", ServeOptions)

@@ -28,6 +28,7 @@ MAX_HEAD = 8192
 # waiting to be sent, aiohttp (which waits for the socket to drain) takes over.
 MAX_UNSENT = 1024 * 1024
 IDLE_SECONDS = 75.0
+_REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 # Headers whose meaning the fast path does not implement: aiohttp answers these requests.
 _HAND_OVER = frozenset(
     {
@@ -53,8 +54,14 @@ class FastProtocol(asyncio.Protocol):
         log: AccessLog,
         live: set[FastProtocol],
         trusted: frozenset[str] = frozenset(),
+        head_seconds: float = 20.0,
     ) -> None:
         self._cache = cache
+        self._head_seconds = head_seconds
+        # Set while a request head is arriving: a client that trickles it (slow-loris)
+        # is answered 408 and closed when it runs out; the idle check alone would
+        # not, since each byte counts as activity.
+        self._head_timer: asyncio.TimerHandle | None = None
         self._fallback = fallback
         self._log = log
         self._live = live
@@ -80,6 +87,19 @@ class FastProtocol(asyncio.Protocol):
         self._live.discard(self)
         if self._idle is not None:
             self._idle.cancel()
+        self._stop_head_timer()
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        if self._handed or self._transport is None or not self._buffer:
+            return
+        self._transport.write(_REQUEST_TIMEOUT)
+        self._transport.close()
 
     def close(self) -> None:
         """Shutdown: an idle keep-alive connection is simply closed."""
@@ -102,10 +122,15 @@ class FastProtocol(asyncio.Protocol):
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(buffer) > MAX_HEAD:
+                    self._stop_head_timer()
                     self._hand_over(buffer)
                     return
                 self._buffer = buffer
+                if self._head_timer is None:
+                    loop = asyncio.get_running_loop()
+                    self._head_timer = loop.call_later(self._head_seconds, self._head_timeout)
                 return
+            self._stop_head_timer()
             assert self._transport is not None
             unsent = self._transport.get_write_buffer_size()
             if end > MAX_HEAD or unsent > MAX_UNSENT or not self._answer(buffer[:end]):

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from mediahub.serve.accesslog import AccessLog, BufferedAccessLogger
 from mediahub.serve.app import OPTIONS, TEXT_CACHE
-from mediahub.serve.fastpath import FastProtocol
+from mediahub.serve.fastpath import IDLE_SECONDS, FastProtocol
 
 log = logging.getLogger("mediahub.serve")
 
@@ -67,11 +67,12 @@ class FastSite(web.BaseSite):
         cache = app[TEXT_CACHE]
         trusted = app[OPTIONS].trusted_proxies
         fast = app[OPTIONS].fast_targets
+        head = app[OPTIONS].header_seconds
 
         def protocol() -> asyncio.Protocol:
             if not fast:
                 return fallback()
-            return FastProtocol(cache, fallback, self._access, self._live, trusted)
+            return FastProtocol(cache, fallback, self._access, self._live, trusted, head)
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(protocol, sock=self._sock, backlog=1024)
@@ -106,6 +107,9 @@ async def _serve(
         handle_signals=False,
         access_log_class=BufferedAccessLogger,
         shutdown_timeout=SHUTDOWN_SECONDS,
+        # aiohttp closes a connection whose request has not arrived by then (its
+        # default is an hour); the fast path hands it only what it does not answer.
+        keepalive_timeout=IDLE_SECONDS,
     )
     await runner.setup()
     site = FastSite(runner, sock, access)

@@ -176,6 +176,7 @@ def make_server(
             trusted_proxies=frozenset(config.serve.trusted_proxies),
             dev=options.dev,
             fast_targets=options.fast_path and not options.dev,
+            header_seconds=float(config.serve.header_timeout),
         ),
         routes,
     )
