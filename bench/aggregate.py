@@ -31,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -243,17 +244,23 @@ def _memory_kib(pid: int) -> int:
 
 def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]:
     """Wall time, peak memory of the process tree (KiB) and stdout of one command."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_memory_kib(proc.pid))
-        time.sleep(0.02)
-    elapsed = time.perf_counter() - start
-    out, err = proc.communicate()
-    if proc.returncode not in (0,):
-        raise RuntimeError(f"{argv[:4]} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return elapsed, peak, out.decode()
+    # Output goes to files, not pipes: a pipe nobody reads while the command runs
+    # fills up (a 1,000-source JSON report is larger than its buffer) and blocks it.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_memory_kib(proc.pid))
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in (0,):
+            raise RuntimeError(
+                f"{argv[:4]} exited {proc.returncode}: {err.read().decode()[-2000:]}"
+            )
+        return elapsed, peak, out.read().decode()
 
 
 READER_SCRIPT = """

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 MOVE_AFTER = 3
 # At most this many store writes are committed together (see _Writer).
 WRITE_BATCH = 64
+# Feeds parsed or being stored at once, per parse worker.
+PARSE_BACKLOG = 4
 
 
 class _OutOfTime(BaseException):
@@ -342,6 +344,10 @@ class Cycle:
         self._pool = pool
         self._own_pool = pool is None
         self._writer = _Writer(store)
+        # Feeds being parsed or stored at once: enough to keep every worker busy and the
+        # writer batching, few enough that parsed items (larger than their bodies) never
+        # pile up in memory behind a busy writer; fetched bodies wait here instead.
+        self._parsing = asyncio.Semaphore(PARSE_BACKLOG * max(1, settings.workers))
         self._done = 0
 
     async def run(self, sources: Sequence[SourceState]) -> CycleReport:
@@ -448,6 +454,18 @@ class Cycle:
             modified = resp.last_modified or state.last_modified
             fresh = replace(ok, next_fetch=nxt, etag=etag, last_modified=modified)
             return fresh, Outcome(url, kind), False
+        async with self._parsing:
+            return await self._parse_and_save(state, ok, resp, digest, hints)
+
+    async def _parse_and_save(
+        self,
+        state: SourceState,
+        ok: SourceState,
+        resp: Response,
+        digest: str | None,
+        hints: list[float | None],
+    ) -> tuple[SourceState, Outcome, bool]:
+        url = state.source.url
         loop = asyncio.get_running_loop()
         feed, facts = await loop.run_in_executor(
             self._parse_pool(),
