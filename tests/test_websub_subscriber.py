@@ -98,15 +98,7 @@ def test_pushes_from_a_sources_hub_reach_the_topic_page(hub: Path) -> None:
     with running(publisher.app()) as origin:
         publisher.base = origin.url
         port = free_port()
-        with (hub / "mediahub.toml").open("a", encoding="utf-8") as toml:
-            toml.write(
-                f'\n[[sources]]\nurl = "{origin.url}/feed.xml"\ntopic = "tech"\n'
-                '\n[aggregate]\nallow_private_networks = true\nfiles = "feeds"\n'
-                f'\n[serve]\npublic_url = "http://127.0.0.1:{port}"\n'
-            )
-        config = config_module.load(hub)
-        with Store(config.paths.database) as store:
-            build(config, store, START)
+        config = _follow_pushy(hub, origin.url, port)
         clock = ManualClock(START)
         options = ServerOptions(watch=False, stats=False, tick=0.05, aggregate_idle=0.1)
         app = make_server(config, options, clock)
