@@ -292,3 +292,13 @@ def test_a_build_waits_while_another_process_writes_the_site(hub: Path) -> None:
     _, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
     assert (hub / "public" / "feed.xml").is_file()
+
+
+def test_a_public_folder_that_is_a_link_stays_a_link(hub: Path, tmp_path: Path) -> None:
+    """Some hosts point public/ at the web server's folder: a build writes through it."""
+    served = tmp_path / "www"
+    served.mkdir()
+    (hub / "public").symlink_to(served)
+    assert run_cli("build", cwd=hub).code == 0
+    assert (hub / "public").is_symlink()
+    assert (served / "feed.xml").is_file()

@@ -299,6 +299,10 @@ def _render(rel: str, payload: _Lazy, stats: WriteStats) -> bytes:
 
 
 def _missing_or_empty(folder: Path) -> bool:
+    """Whether a build may write a new folder and rename it to ``folder`` (not when
+    ``folder`` is a link: the link would be replaced, not what it points at)."""
+    if folder.is_symlink():
+        return False
     try:
         with os.scandir(folder) as entries:
             return next(entries, None) is None
