@@ -215,3 +215,25 @@ def test_a_terminal_gets_a_progress_line_instead_of_log_lines(hub: Path) -> None
     assert "\rscanning 4/4 " in terminal
     assert "read " not in terminal  # no log lines on a terminal
     assert b"4 read" in proc.stdout
+
+
+def test_a_rescan_of_an_unchanged_listing_still_retries_a_bad_file(tmp_path: Path) -> None:
+    """An unchanged listing skips every comparison, but only after a scan that read
+    everything: a file that could not be read is tried (and reported) again."""
+    folder = tmp_path / "media"
+    copy_fixture("tagged-v24.mp3", folder)
+    bad = folder / "empty.mp3"
+    bad.write_bytes(b"")
+    with Store(tmp_path / "db.sqlite") as store:
+        for reads in (1, 0):  # the good file is read once; the bad one every time
+            result = scan(store, [folder])
+            assert (result.read, len(result.problems)) == (reads, 1)
+            assert str(bad) in result.problems[0].line()
+        bad.unlink()
+        first = scan(store, [folder])
+        assert (first.read, first.unchanged, first.problems) == (0, 1, [])
+        again = scan(store, [folder])  # the listing as the complete scan left it
+        assert (again.read, again.unchanged, again.gone) == (0, 1, 0)
+        fixture = next(folder.glob("*.mp3"))
+        os.utime(fixture, ns=(fixture.stat().st_atime_ns, fixture.stat().st_mtime_ns + 10**9))
+        assert scan(store, [folder]).read == 1

@@ -7,6 +7,7 @@ problem in the result, never the end of the scan.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -118,8 +119,15 @@ def scan(
     read is logged, one line per file. ``sha256`` also hashes every file (read again
     if it was catalogued without its hash).
     """
-    stamps = store.media_stamps(hashed=sha256)
     found = sorted(item for root in roots for item in audio_files(root))
+    # Every path, size and mtime as the last complete scan saw them: then every row
+    # is still right and not one needs comparing (a rescan is mostly this listing).
+    roots_key = "\n".join(sorted(str(root) for root in roots))
+    listing = hashlib.blake2b(repr(found).encode(), digest_size=16).hexdigest()
+    if not sha256 and store.last_scan(roots_key) == listing:
+        return ScanResult(read=0, unchanged=len(found), gone=0)
+    store.save_scan(roots_key, None)  # until this scan completes
+    stamps = store.media_stamps(hashed=sha256)
     seen: set[str] = set()
     pending: list[AudioInfo] = []
     problems: list[MediahubError] = []
@@ -153,6 +161,8 @@ def scan(
     ]
     if gone:
         store.mark_media_gone(gone)
+    if not problems:  # a file that could not be read must be tried again next time
+        store.save_scan(roots_key, listing)
     return ScanResult(read=read, unchanged=unchanged, gone=len(gone), problems=problems)
 
 

@@ -36,6 +36,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE media ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE media ADD COLUMN meta TEXT
     """,
+    # The listing (paths, sizes, mtimes) a complete scan of some roots saw, as a digest.
+    """
+    CREATE TABLE media_scans (roots TEXT PRIMARY KEY, listing TEXT NOT NULL)
+    """,
 )
 
 _COLUMNS = (
@@ -120,6 +124,21 @@ class MediaQueries(StoreBase):
                 f"INSERT OR REPLACE INTO media ({_COLUMNS}) VALUES ({','.join('?' * 17)})",
                 (_row(info) for info in infos),
             )
+
+    def last_scan(self, roots: str) -> str | None:
+        """The listing digest of the last complete scan of ``roots``, if any."""
+        row = self._db.execute(
+            "SELECT listing FROM media_scans WHERE roots = ?", (roots,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_scan(self, roots: str, listing: str | None) -> None:
+        """Record (None: forget) the listing a scan of ``roots`` left complete."""
+        with self._transaction() as db:
+            if listing is None:
+                db.execute("DELETE FROM media_scans WHERE roots = ?", (roots,))
+            else:
+                db.execute("INSERT OR REPLACE INTO media_scans VALUES (?, ?)", (roots, listing))
 
     def media_stamps(self, hashed: bool = False) -> dict[str, tuple[int, int, int]]:
         """path -> (size, mtime_ns, gone 0/1) of every catalogued file: what a scan compares.
