@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from mediahub import config as config_module
 from mediahub.aggregate.parse import parse_feed
 from mediahub.model import Source
@@ -96,3 +98,45 @@ def test_search_outside_a_hub_is_a_user_error(tmp_path: Path) -> None:
     assert result.code == 2
     assert "Traceback" not in result.err
     assert run_cli("search", "--help", cwd=tmp_path).code == 0
+
+
+def test_search_survives_removals_and_a_vacuum(hub: Path) -> None:
+    """The index refers to items by an explicit INTEGER PRIMARY KEY, which VACUUM
+    keeps: after a source goes and the database is compacted, every hit is still
+    the item whose words matched."""
+    import sqlite3
+
+    _populate(hub)
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:
+        store.remove_source(LEAD)  # leaves a gap below the band's rows
+    with sqlite3.connect(config.paths.database) as db:
+        columns = db.execute("PRAGMA table_info(items)").fetchall()
+        assert [(c[1], c[2]) for c in columns if c[5]] == [("item_key", "INTEGER")]
+    db = sqlite3.connect(config.paths.database)
+    db.execute("VACUUM")
+    db.close()
+    with Store(config.paths.database) as store:
+        hits = store.search_items("setlist")
+        assert [h.stored.item.title for h in hits] == ["Delegating the setlist"]
+        assert store.search_items("feedback") == []
+
+
+def test_a_database_from_before_the_explicit_item_key_keeps_its_items(
+    hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The migration rebuilds the items table around item_key, rowids kept, so the
+    search index (keyed by them) still points at the same items."""
+    from mediahub import store as store_module
+
+    steps = store_module.MIGRATIONS["items"]
+    monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:1])
+    _populate(hub)  # stored under the first schema: implicit rowids
+    monkeypatch.setitem(store_module.MIGRATIONS, "items", steps)
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:  # migrates
+        assert [h.stored.item.title for h in store.search_items("feedback")] == [
+            "Feedback that lands"
+        ]
+        assert len(store.search_items("deleg")) == 2
+        assert store.integrity_ok()

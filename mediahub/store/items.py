@@ -58,6 +58,43 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM items_fts WHERE rowid = old.rowid;
     END
     """,
+    # The search index refers to items by rowid: make it an explicit INTEGER PRIMARY
+    # KEY (item_key), which VACUUM keeps, instead of the implicit rowid it may renumber.
+    """
+    CREATE TABLE items_keyed (
+        source_url TEXT NOT NULL REFERENCES sources(url) ON DELETE CASCADE ON UPDATE CASCADE,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT,
+        published TEXT,
+        updated TEXT,
+        author TEXT,
+        summary_html TEXT,
+        content_html TEXT,
+        enclosures TEXT NOT NULL DEFAULT '[]',
+        image TEXT,
+        content_hash TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        sort_date TEXT NOT NULL,
+        last_changed TEXT NOT NULL,
+        changes_today INTEGER NOT NULL DEFAULT 0,
+        link_key TEXT,
+        title_key TEXT,
+        story TEXT NOT NULL,
+        item_key INTEGER PRIMARY KEY,
+        UNIQUE (source_url, id)
+    );
+    INSERT INTO items_keyed SELECT *, rowid FROM items;
+    DROP TABLE items;
+    ALTER TABLE items_keyed RENAME TO items;
+    CREATE INDEX items_by_date ON items (source_url, sort_date DESC);
+    CREATE INDEX items_by_link_key ON items (link_key);
+    CREATE INDEX items_by_title_key ON items (title_key, sort_date);
+    CREATE INDEX items_by_story ON items (story);
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        DELETE FROM items_fts WHERE rowid = old.rowid;
+    END
+    """,
 )
 
 # A changed item is rewritten at most this many times a day.
