@@ -11,7 +11,6 @@ feedparser's), which the hand-written cases below pin down.
 from __future__ import annotations
 
 import gzip
-import os
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from bench.parse import generate_feed
 from mediahub.aggregate.fastparse import fast_parse, refusal
 from mediahub.aggregate.parse import ParseError, parse_feed
 from mediahub.model import ParsedFeed
+from tests.conftest import corpus_documents
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 URL = "https://feeds.example.org/feed.xml"
 
 
@@ -64,17 +63,7 @@ def _check(body: bytes, url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[Path]:
-    documents = (
-        sorted(p for p in CORPUS.iterdir() if p.is_file() and p.name != "MANIFEST.md")
-        if CORPUS.is_dir()
-        else []
-    )
-    if not documents:
-        message = f"the shared feed corpus is not at {CORPUS}"
-        if os.environ.get("MEDIAHUB_REQUIRE_TOOLS") == "1":
-            pytest.fail(message + " and MEDIAHUB_REQUIRE_TOOLS=1")
-        pytest.skip(message)
-    return documents
+    return corpus_documents()
 
 
 def test_fast_path_agrees_with_feedparser_on_the_corpus(corpus: list[Path]) -> None:
