@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import WORK, Comparison, alternate, peer_venv, settle
+from bench.common import WORK, Comparison, alternate, empty_trash, peer_venv, set_aside, settle
 
 WORDS = [
     "listen",
@@ -289,8 +289,8 @@ def main(argv: list[str]) -> str:
 
     def clean(folder: Path) -> None:
         """Untimed: no output and no store, as on a first build."""
-        shutil.rmtree(folder / "public", ignore_errors=True)
-        shutil.rmtree(folder / ".mediahub", ignore_errors=True)
+        set_aside(folder / "public")
+        set_aside(folder / ".mediahub")
         settle()
 
     def build_again(folder: Path) -> None:
@@ -309,7 +309,7 @@ def main(argv: list[str]) -> str:
         build_again(hub)
 
     def pelican_clean() -> None:
-        shutil.rmtree(pelican / "output", ignore_errors=True)
+        set_aside(pelican / "output")
         settle()
 
     def pelican_full() -> None:
@@ -358,7 +358,7 @@ def main(argv: list[str]) -> str:
     )
     def remove_output(folder: Path) -> None:
         """Untimed: the site gone, the store (catalogue, parsed content) kept."""
-        shutil.rmtree(folder / "public", ignore_errors=True)
+        set_aside(folder / "public")
         settle()
 
     # What a template or configuration edit costs: every page rendered and written
@@ -388,6 +388,7 @@ def main(argv: list[str]) -> str:
         prepare_a=settle,
         prepare_b=lambda: clean(hub),
     )
+    empty_trash()
     feed = feed_comparison(args.feed_items, args.runs)
     stamp = time.strftime("%Y-%m-%d")
     return "\n".join(
