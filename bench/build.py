@@ -21,7 +21,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import WORK, Comparison, alternate, empty_trash, peer_venv, set_aside, settle
+from bench.common import (
+    WORK,
+    Comparison,
+    alternate,
+    byte_compile,
+    empty_trash,
+    peer_venv,
+    set_aside,
+    settle,
+)
 
 WORDS = [
     "listen",
@@ -277,6 +286,7 @@ def main(argv: list[str]) -> str:
     root = WORK / "build"
     hub, pelican = make_workload(root, args.posts)
     pelican_python = peer_venv("pelican", "pelican[markdown]")
+    byte_compile()
     env = {**os.environ, "PYTHONHASHSEED": "0"}
 
     # The same posts alone, for a like-for-like row against Pelican.

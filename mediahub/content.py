@@ -11,7 +11,7 @@ import os
 import pickle
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -32,7 +32,7 @@ from mediahub.content_scan import EPISODE_FILE, Sources, scan_sources
 from mediahub.errors import ContentError, MediahubError
 from mediahub.files import write_text_atomic
 from mediahub.model import AudioInfo, Cue, Episode, Post, Soundbite
-from mediahub.parallel import default_workers, fork_map
+from mediahub.parallel import default_workers, fork_imap
 from mediahub.store import Store
 
 EPISODE_TYPES = ("full", "trailer", "bonus")
@@ -402,6 +402,10 @@ def read_all(config: Config, store: Store, sources: Sources | None = None) -> Co
     return _finish(config, store, jobs, problems, parsed, missing, sources.files)
 
 
+# Entries a forked worker parses before handing them back.
+_CHUNK = 100
+
+
 def _finish(
     config: Config,
     store: Store,
@@ -412,8 +416,11 @@ def _finish(
     files: dict[Path, frozenset[str]],
 ) -> Content:
     workers = default_workers(len(missing))
+    shares: Iterable[tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]]
     if workers > 1:
-        shares = fork_map(lambda share: _parse_share(config, share, files), missing, workers)
+        # Chunks, taken in as they come: the cache writes here overlap the parsing there.
+        chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
+        shares = fork_imap(lambda chunk: _parse_share(config, chunk, files), chunks, workers)
     else:
         shares = [_parse_share(config, missing, files, store)]
     fresh: list[tuple[str, str, bytes]] = []

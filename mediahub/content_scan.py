@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,40 +29,81 @@ class Sources:
     problems: list[MediahubError]
     # episode folder -> names of what is in it, so reading it needs no more listing
     files: dict[Path, frozenset[str]] = field(default_factory=dict)
+    # all of it as ``quick_digest`` would report it
+    digest: str = ""
 
 
 def fingerprint(*parts: object) -> str:
     """Names, sizes and mtimes of files (and any other parts): changes when any of them does."""
-    text = "\n".join(_stamp(p) if isinstance(p, (Path, os.DirEntry)) else str(p) for p in parts)
+    text = "\n".join(
+        _stamp_of(os.fspath(p), p.name) if isinstance(p, Path) else str(p) for p in parts
+    )
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _stamp(file: Path | os.DirEntry[str]) -> str:
-    try:
-        stat = file.stat()
-    except OSError:
-        return f"{file.name}|missing"
-    return f"{file.name}|{stat.st_size}|{stat.st_mtime_ns}"
-
-
-def _entries(folder: Path | str) -> list[os.DirEntry[str]]:
-    with os.scandir(folder) as found:
-        return sorted(found, key=lambda entry: entry.name)
-
-
-def _markdown_files(root: Path) -> list[Path]:
-    """Every .md file under ``root``, sorted (os.walk: several times faster than rglob)."""
+def _markdown_names(root: str) -> list[str]:
+    """Every .md file under ``root``, sorted as Path objects would be (os.walk and
+    strings: several times faster than rglob and sorting Paths)."""
     found = [
-        Path(folder, name)
+        os.path.join(folder, name)
         for folder, _, names in os.walk(root, followlinks=True)
         for name in names
         if name.endswith(".md")
     ]
-    return sorted(found)
+    found.sort(key=_path_order)
+    return found
+
+
+def _path_order(path: str) -> list[str]:
+    return path.split(os.sep)  # the order of Path objects: part by part
 
 
 # What else a parse depends on: the model's shape, once, as a short key.
 _SHAPE_KEY = hashlib.blake2b(SHAPE.encode(), digest_size=8).hexdigest()
+
+
+def _stamp_of(path: str, label: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return f"{label}|missing"
+    return f"{label}|{info.st_size}|{info.st_mtime_ns}"
+
+
+def _walk(config: Config) -> Iterator[tuple[str, str, list[str] | None, list[str]]]:
+    """("episode", folder, its file names or None if unreadable, stamps) for every
+    episode folder, then ("post", path, None, [stamp]) for every post, in order.
+
+    Strings and ``os.stat`` only: a stat is most of the cost of a no-change build,
+    and Path or DirEntry objects doubled it.
+    """
+    root = os.fspath(config.paths.episodes)
+    try:
+        with os.scandir(root) as found:
+            folders = sorted(e.name for e in found if e.is_dir() and e.name[0] not in "._")
+    except OSError:
+        folders = []
+    for name in folders:
+        folder = f"{root}/{name}"
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            yield "episode", folder, None, [f"/{name}", f"unreadable {exc.errno}"]
+            continue
+        yield (
+            "episode",
+            folder,
+            names,
+            [f"/{name}"] + [_stamp_of(f"{folder}/{file}", file) for file in names],
+        )
+    posts = os.fspath(config.paths.posts)
+    if os.path.isdir(posts):
+        for path in _markdown_names(posts):
+            yield "post", path, None, [_stamp_of(path, path)]
+
+
+def _digest_of(stamps: list[str]) -> str:
+    return hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
 
 
 def quick_digest(config: Config) -> str:
@@ -69,29 +111,12 @@ def quick_digest(config: Config) -> str:
     episode folder and post — as one digest, with no object made per file.
 
     It is all a no-change rebuild needs: equal to the last complete build's, and
-    nothing was added, removed or edited.
+    nothing was added, removed or edited. ``scan_sources`` reports the same digest.
     """
     stamps = [_SHAPE_KEY, config.timezone]
-    root = config.paths.episodes
-    try:
-        with os.scandir(root) as found:
-            folders = sorted(e.name for e in found if e.is_dir() and e.name[0] not in "._")
-    except OSError:
-        folders = []
-    for name in folders:
-        stamps.append(f"/{name}")
-        try:
-            with os.scandir(os.path.join(root, name)) as found:
-                stamps.extend(_stamp(entry) for entry in sorted(found, key=_by_name))
-        except OSError as exc:
-            stamps.append(f"unreadable {exc.errno}")
-    if config.paths.posts.is_dir():
-        stamps.extend(_stamp(path) for path in _markdown_files(config.paths.posts))
-    return hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
-
-
-def _by_name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+    for _, _, _, found in _walk(config):
+        stamps.extend(found)
+    return _digest_of(stamps)
 
 
 def scan_sources(config: Config) -> Sources:
@@ -99,25 +124,24 @@ def scan_sources(config: Config) -> Sources:
     problems: list[MediahubError] = []
     jobs: list[tuple[str, Path, str]] = []
     listed: dict[Path, frozenset[str]] = {}
-    episodes = config.paths.episodes
-    if episodes.is_dir():
-        for entry in _entries(episodes):
-            if not entry.is_dir() or entry.name.startswith((".", "_")):
-                continue
-            folder = episodes / entry.name
-            files = _entries(folder)
-            if not any(f.name == EPISODE_FILE for f in files):
-                problems.append(
-                    ContentError(
-                        str(folder),
-                        f"has no {EPISODE_FILE}",
-                        "add one with at least title and date",
-                    )
+    head = [_SHAPE_KEY, config.timezone]
+    stamps = list(head)
+    for kind, where, names, found in _walk(config):
+        stamps.extend(found)
+        if kind == "post":
+            jobs.append(("post", Path(where), _digest_of(head + found)))
+            continue
+        folder = Path(where)
+        if names is None:
+            problems.append(ContentError(where, "could not be read", "check its permissions"))
+            continue
+        if EPISODE_FILE not in names:
+            problems.append(
+                ContentError(
+                    str(folder), f"has no {EPISODE_FILE}", "add one with at least title and date"
                 )
-                continue
-            jobs.append(("episode", folder, fingerprint(_SHAPE_KEY, config.timezone, *files)))
-            listed[folder] = frozenset(f.name for f in files)
-    if config.paths.posts.is_dir():
-        for path in _markdown_files(config.paths.posts):
-            jobs.append(("post", path, fingerprint(_SHAPE_KEY, config.timezone, path)))
-    return Sources(jobs, problems, listed)
+            )
+            continue
+        jobs.append(("episode", folder, _digest_of(head + found[1:])))
+        listed[folder] = frozenset(names)
+    return Sources(jobs, problems, listed, _digest_of(stamps))

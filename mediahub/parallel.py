@@ -11,7 +11,8 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -40,15 +41,28 @@ def _run(share: Any) -> Any:
 
 def fork_map(task: Callable[[list[T]], R], items: Sequence[T], workers: int) -> list[R]:
     """``task`` applied to ``workers`` interleaved shares of ``items``, in forked processes."""
-    global _TASK
     shares = [list(items[i::workers]) for i in range(workers)]
+    with _forked_pool(task, workers) as pool:
+        return pool.map(_run, shares)
+
+
+def fork_imap(task: Callable[[T], R], chunks: Sequence[T], workers: int) -> Iterator[R]:
+    """``task`` applied to each chunk in forked processes, results as they finish (in
+    any order): the caller takes in one chunk's results while the next are worked on."""
+    with _forked_pool(task, workers) as pool:
+        yield from pool.imap_unordered(_run, chunks)
+
+
+@contextmanager
+def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Any]:
+    global _TASK
     import multiprocessing  # here: a no-change build never forks, and should not pay for it
 
     _TASK = task
     gc.freeze()  # the parent's objects as they are: out of every later collection
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_run, shares)
+            yield pool
     finally:
         _TASK = None
         gc.unfreeze()

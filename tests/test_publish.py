@@ -333,3 +333,40 @@ def test_parallel_and_serial_builds_write_the_same_bytes(tmp_path: Path, hub: Pa
         if path.is_file():
             rel = path.relative_to(hub / "public")
             assert path.read_bytes() == (other / "public" / rel).read_bytes(), rel
+
+
+def test_a_first_builds_digest_is_the_one_the_next_build_compares(hub: Path) -> None:
+    """A first build takes the content digest from its scan, not from a second listing;
+    the no-change check lists with ``quick_digest``: both must agree, or no rebuild
+    would ever be recognised as a no-change one."""
+    from mediahub.content_scan import quick_digest, scan_sources
+
+    (hub / "episodes" / "not-an-episode").mkdir()
+    (hub / "episodes" / "not-an-episode" / "notes.txt").write_text("draft", encoding="utf-8")
+    (hub / "posts" / "2026").mkdir()
+    (hub / "posts" / "2026" / "nested.md").write_text(
+        "---\ntitle: Nested\ndate: 2026-01-02\n---\n\nBody.\n", encoding="utf-8"
+    )
+    config = config_module.load(hub)
+    sources = scan_sources(config)
+    assert any("not-an-episode" in p.where for p in sources.problems)
+    assert sources.digest == quick_digest(config)
+    (hub / "posts" / "2026" / "nested.md").write_text("changed", encoding="utf-8")
+    assert quick_digest(config) != sources.digest
+
+
+def test_a_second_build_of_unchanged_content_is_recognised_as_one(
+    hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mediahub.publish.site as site
+
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:
+        build(config, store, datetime.now(UTC))
+
+        def no_scan(config: object) -> None:
+            raise AssertionError("a no-change build scanned the content folders")
+
+        monkeypatch.setattr(site, "scan_sources", no_scan)
+        again = build(config, store, datetime.now(UTC))
+    assert again.stats.rendered == 0 and again.stats.written == 0 and again.stats.unchanged

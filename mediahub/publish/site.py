@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mediahub import __version__
 from mediahub.config import Config, record_podcast_guid
@@ -68,11 +68,15 @@ def _build(
     keep_going: bool,
     progress: Callable[[str], None] | None,
 ) -> BuildResult:
-    build_digest = _build_digest(config, store)
-    unchanged = _unchanged_since_last_build(config, store, build_digest, now)
-    if unchanged is not None:
-        return unchanged  # (a build with problems is never recorded as complete)
+    last = store.last_build(str(config.paths.output))
+    if last is not None:
+        build_digest = _build_digest(config, store, quick_digest(config))
+        unchanged = _unchanged_since_last_build(config, last, build_digest, now)
+        if unchanged is not None:
+            return unchanged  # (a build with problems is never recorded as complete)
     sources = scan_sources(config)
+    if last is None:  # a first build: the scan's own digest, not a second listing
+        build_digest = _build_digest(config, store, sources.digest)
     from mediahub.content import assign_guid, read_all
     from mediahub.publish.check import podcast_guid
     from mediahub.publish.plan import SitePlan
@@ -119,7 +123,7 @@ def _build(
         }
         # The build itself may have written a guid or podcast:guid: then scan again.
         if writes_sources:
-            build_digest = _build_digest(config, store)
+            build_digest = _build_digest(config, store, quick_digest(config))
         store.save_build(
             str(config.paths.output),
             build_digest,
@@ -136,8 +140,9 @@ def _build(
     )
 
 
-def _build_digest(config: Config, store: Store) -> str:
-    """Everything a build reads, in one digest (file contents by size and mtime)."""
+def _build_digest(config: Config, store: Store, sources: str) -> str:
+    """Everything a build reads, in one digest (file contents by size and mtime);
+    ``sources`` is the content folders' digest (``quick_digest``)."""
     followed = [(s.source.url, s.last_fetched, s.podcast_guid) for s in store.list_sources()]
     image = config.show.image
     return digest(
@@ -145,19 +150,18 @@ def _build_digest(config: Config, store: Store) -> str:
         config.source.read_bytes(),
         config.show.url,
         templates_fingerprint(config.paths.templates),
-        quick_digest(config),
+        sources,
         fingerprint(image) if image is not None else None,
         followed,
     )
 
 
 def _unchanged_since_last_build(
-    config: Config, store: Store, digest: str, now: datetime
+    config: Config, last: tuple[str, str | None, dict[str, Any]], digest: str, now: datetime
 ) -> BuildResult | None:
     """The last build's result if it is still exactly right, else None."""
     output = config.paths.output
-    last = store.last_build(str(output))
-    if last is None or last[0] != digest:
+    if last[0] != digest:
         return None
     due, summary = last[1], last[2]
     if due is not None and datetime.fromisoformat(due) <= now:
