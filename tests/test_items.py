@@ -230,7 +230,7 @@ def test_facts_computed_in_the_parse_workers_store_the_same_rows(tmp_path: Path)
         dumps.append(
             (
                 s._db.execute("SELECT * FROM items ORDER BY rowid").fetchall(),
-                s._db.execute("SELECT rowid, * FROM items_fts ORDER BY rowid").fetchall(),
+                _index(s),
             )
         )
     assert dumps[0] == dumps[1]
@@ -238,3 +238,98 @@ def test_facts_computed_in_the_parse_workers_store_the_same_rows(tmp_path: Path)
         store = Store(tmp_path / "other" / "mediahub.sqlite")
         store.add_source(Source(url=A, topic="t"), NOW)
         store.save_items(A, feeds[0], NOW, facts=feed_facts(feeds[1])[:1])
+
+
+def _index(store: Store) -> list[tuple[object, ...]]:
+    """Every (word, item, column, position) the search index holds."""
+    store._db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.words USING fts5vocab(main, items_fts, instance)"
+    )
+    return store._db.execute("SELECT * FROM temp.words ORDER BY 1, 2, 3, 4").fetchall()
+
+
+def _indexed_words(store: Store) -> set[str]:
+    return {str(row[0]) for row in _index(store)}
+
+
+def test_updates_and_removals_take_their_words_out_of_the_index(store: Store) -> None:
+    """The index keeps no text: it forgets a row by being told its words again, which
+    the store recomputes from the row (updates) and its delete trigger (removals,
+    retention, a source's items going with it)."""
+    store.save_items(A, feed(item(1, summary_html="<p>alpha <b>beta</b> &amp; gamma</p>")), NOW)
+    store.save_items(B, feed(item(2, summary_html="<p>delta</p>", author="Epsilon Writer")), NOW)
+    assert {"alpha", "beta", "gamma", "delta", "epsilon"} <= _indexed_words(store)
+    store.save_items(A, feed(item(1, summary_html="<p>zeta</p>")), NOW)  # an update
+    assert not {"alpha", "beta", "gamma"} & _indexed_words(store)
+    assert [h.stored.item.id for h in store.search_items("zeta")] == ["id-1"]
+    store.save_items(B, feed(item(0)), NOW, keep_newest=1)  # retention drops id-2
+    assert not {"delta", "epsilon"} & _indexed_words(store)
+    store.remove_source(A)
+    assert "zeta" not in _indexed_words(store)
+    assert _index(store) == _rebuilt_index(store)
+    store._db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+
+
+def _rebuilt_index(store: Store) -> list[tuple[object, ...]]:
+    """What the index of the items stored now would be, built from scratch elsewhere."""
+    import sqlite3
+
+    from mediahub.store.items import search_text
+
+    db = sqlite3.connect(":memory:")
+    db.execute(
+        "CREATE VIRTUAL TABLE items_fts USING fts5"
+        " (title, body, content = '', tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    rows = store._db.execute(
+        "SELECT item_key, title, summary_html, content_html, author FROM items"
+    )
+    db.executemany(
+        "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+        ((key, title, search_text(s, c, a)) for key, title, s, c, a in rows),
+    )
+    db.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, items_fts, instance)")
+    return db.execute("SELECT * FROM temp.words ORDER BY 1, 2, 3, 4").fetchall()
+
+
+def test_a_database_with_the_old_search_index_is_migrated_and_searches_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database whose index kept its own copy of the text gets a contentless one:
+    the same hits, in the same order, with the snippets the old index cut; and its
+    rows leave the new index cleanly afterwards."""
+    from mediahub import store as store_module
+    from mediahub.store import items as items_module
+
+    steps = store_module.MIGRATIONS["items"]
+    # The old index held each body's text on one line, as snippets show it.
+    monkeypatch.setattr(items_module, "search_text", items_module._snippet_text)
+    long_text = "<p>" + " ".join(f"word{n}" for n in range(60)) + " coaching tail</p>"
+    monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:2])
+    path = tmp_path / "state" / "mediahub.sqlite"
+    with Store(path) as old:
+        old.add_source(Source(url=A, topic="leadership"), NOW)
+        old.add_source(Source(url=B, topic="leadership"), NOW)
+        old.save_items(A, feed(item(1), item(2, summary_html=long_text)), NOW)
+        old.save_items(B, feed(item(3, title="Coaching the coaches", author="Ann")), NOW)
+        before = [(h.stored.item.id, h.snippet) for h in old.search_items("coaching")]
+        cut = dict(
+            old._db.execute(
+                "SELECT i.id, snippet(items_fts, 1, '', '', ' … ', 24) FROM items_fts"
+                " JOIN items i ON i.rowid = items_fts.rowid WHERE items_fts MATCH ?",
+                ('"coaching"*',),
+            )
+        )
+    assert len(before) == 3 and "…" in cut["id-2"]
+    assert {item_id: snippet for item_id, snippet in before} == cut
+    monkeypatch.undo()
+    with Store(path) as store:  # migrates
+        assert [(h.stored.item.id, h.snippet) for h in store.search_items("coaching")] == before
+        tables = {str(r[0]) for r in store._db.execute("SELECT name FROM sqlite_master")}
+        assert "items_fts" in tables and "items_fts_content" not in tables
+        assert _index(store) == _rebuilt_index(store)
+        store.save_items(A, feed(item(1, summary_html="<p>revised</p>")), NOW)
+        store.remove_source(B)
+        assert {h.stored.item.id for h in store.search_items("coaching")} == {"id-1", "id-2"}
+        assert _index(store) == _rebuilt_index(store)
+        assert store.integrity_ok()

@@ -28,14 +28,15 @@ MIGRATIONS = {
     "websub": websub.MIGRATIONS,
 }
 
+# SQL functions the schema calls (the search index's delete trigger): name -> (arity, fn).
+FUNCTIONS = items.FUNCTIONS
 
-class Store(
-    MediaQueries, SourceQueries, StatsQueries, BuildQueries, ItemQueries, WebSubQueries
-):
+
+class Store(MediaQueries, SourceQueries, StatsQueries, BuildQueries, ItemQueries, WebSubQueries):
     """The hub's database: ``with Store(path) as store: ...``."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, MIGRATIONS)
+        super().__init__(path, MIGRATIONS, FUNCTIONS)
 
     def __enter__(self) -> Store:
         return self

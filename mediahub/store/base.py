@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +18,16 @@ from mediahub.errors import StoreError
 class StoreBase:
     """A SQLite file under the hub's state folder (WAL, one writer at a time)."""
 
-    def __init__(self, path: Path, migrations: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        migrations: Mapping[str, Sequence[str]],
+        functions: Mapping[str, tuple[int, Callable[..., str | int | float | None]]] | None = None,
+    ) -> None:
+        """Open (and migrate) the database; ``functions`` are SQL functions by name
+        (arity, deterministic Python function) that the schema's triggers and the
+        migrations call, so they are registered on the connection before either runs.
+        """
         self.path = path
         # The thread inside ``batch()``, whose writes join its transaction as savepoints.
         self._batch_thread: int | None = None
@@ -27,6 +36,8 @@ class StoreBase:
             self._db = sqlite3.connect(
                 path, isolation_level=None, timeout=30, check_same_thread=False
             )
+            for name, (arity, function) in (functions or {}).items():
+                self._db.create_function(name, arity, function, deterministic=True)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")

@@ -15,7 +15,8 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -95,6 +96,28 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM items_fts WHERE rowid = old.rowid;
     END
     """,
+    # The search index keeps no copy of the text (contentless): the items table holds
+    # it already, and writing it twice was a third of what storing items cost. A
+    # contentless index forgets a row only when told the words it indexed, which are
+    # search_text() of the row's own columns: the trigger (and updates) recompute them
+    # with the SQL function of that name, registered on every connection (FUNCTIONS).
+    # Snippets are made at search time from the stored HTML.
+    """
+    DROP TRIGGER items_fts_delete;
+    DROP TABLE items_fts;
+    CREATE VIRTUAL TABLE items_fts USING fts5 (
+        title, body, content = '', tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO items_fts (rowid, title, body)
+        SELECT item_key, title, mediahub_search_text(summary_html, content_html, author)
+        FROM items;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, body) VALUES (
+            'delete', old.item_key, old.title,
+            mediahub_search_text(old.summary_html, old.content_html, old.author)
+        );
+    END
+    """,
 )
 
 # A changed item is rewritten at most this many times a day.
@@ -156,16 +179,43 @@ def title_key(title: str) -> str | None:
     return " ".join(words)
 
 
-def plain(fragment: str | None) -> str:
-    """Sanitised HTML -> plain text for the search index and snippets."""
+def _words(fragment: str | None) -> str:
+    """Sanitised HTML -> its text: tags dropped, references decoded, spacing as it was."""
     if not fragment:
         return ""
     if "<" in fragment:
         fragment = _TAG.sub(" ", fragment)
     if "&" in fragment:
         fragment = html.unescape(fragment)
+    return fragment
+
+
+def plain(fragment: str | None) -> str:
+    """Sanitised HTML -> one line of plain text (snippets)."""
     # str.split() splits on exactly what the regex \s matches, several times faster.
-    return " ".join(fragment.split())
+    return " ".join(_words(fragment).split())
+
+
+def search_text(summary_html: str | None, content_html: str | None, author: str | None) -> str:
+    """The words the search index holds for an item's body (also SQL: mediahub_search_text).
+
+    The index is contentless, so deleting a row means repeating exactly these words:
+    the delete trigger recomputes them from the stored columns with this function.
+    Changing what it returns therefore needs a migration that rebuilds the index.
+    Spacing is left as it is (the tokenizer ignores it; snippets use ``plain``).
+    """
+    return " ".join(filter(None, (_words(summary_html), _words(content_html), author or "")))
+
+
+def _snippet_text(summary_html: str | None, content_html: str | None, author: str | None) -> str:
+    """What a search snippet is cut from: the body's words on one line."""
+    return " ".join(filter(None, (plain(summary_html), plain(content_html), author or "")))
+
+
+# SQL functions the items schema calls (registered by the Store on every connection).
+FUNCTIONS: dict[str, tuple[int, Callable[..., str | int | float | None]]] = {
+    "mediahub_search_text": (3, search_text)
+}
 
 
 def _hash(item: Item) -> str:
@@ -262,14 +312,14 @@ _UPDATE = (
     " content_hash = ?, sort_date = ?, last_changed = ?, changes_today = ?"
     " WHERE rowid = ?"
 )
+# A stored row's entry leaves the contentless index by repeating what it indexed.
+_UNINDEX = (
+    "INSERT INTO items_fts (items_fts, rowid, title, body)"
+    " SELECT 'delete', item_key, title, mediahub_search_text(summary_html, content_html, author)"
+    " FROM items WHERE item_key = ?"
+)
 # Bound parameters per IN (...) list.
 _CHUNK = 500
-
-
-def _search_body(item: Item) -> str:
-    return " ".join(
-        filter(None, (plain(item.summary_html), plain(item.content_html), item.author or ""))
-    )
 
 
 class ItemFacts(NamedTuple):
@@ -287,7 +337,10 @@ class ItemFacts(NamedTuple):
 
 def item_facts(item: Item) -> ItemFacts:
     return ItemFacts(
-        _hash(item), canonical_link(item.link), title_key(item.title), _search_body(item)
+        _hash(item),
+        canonical_link(item.link),
+        title_key(item.title),
+        search_text(item.summary_html, item.content_html, item.author),
     )
 
 
@@ -403,10 +456,9 @@ class _Batch:
         """Write the batch; return how many items were new."""
         db = self.db
         if self.updates:
+            # The index forgets the old words first (read from the row before it changes).
+            db.executemany(_UNINDEX, ((rowid,) for rowid in self.updates))
             db.executemany(_UPDATE, self.updates.values())
-            db.executemany(
-                "DELETE FROM items_fts WHERE rowid = ?", ((rowid,) for rowid in self.updates)
-            )
         if self.inserts:
             stories = self._stories()
             db.executemany(
@@ -634,20 +686,50 @@ class ItemQueries(StoreBase):
         rows = self._db.execute(
             "SELECT i.source_url, i.id, i.title, i.link, i.published, i.updated, i.author,"
             " i.summary_html, i.content_html, i.enclosures, i.image, i.first_seen,"
-            " i.sort_date, i.story, s.topic, coalesce(s.title, s.feed_title),"
-            " snippet(items_fts, 1, '', '', ' … ', 24)"
+            " i.sort_date, i.story, s.topic, coalesce(s.title, s.feed_title)"
             " FROM items_fts JOIN items i ON i.rowid = items_fts.rowid"
             " JOIN sources s ON s.url = i.source_url"
             f" WHERE items_fts MATCH ?{topic_clause}"
             " ORDER BY bm25(items_fts, 5.0, 1.0), i.sort_date DESC LIMIT ?",
             params,
-        )
+        ).fetchall()
+        snippets = _snippets(match, [(row[2], row[7], row[8], row[6]) for row in rows])
         return [
             SearchHit(
                 stored=_stored(row[:14]),
                 topic=str(row[14]),
                 source_title=row[15] if isinstance(row[15], str) else None,
-                snippet=str(row[16] or ""),
+                snippet=snippet,
             )
-            for row in rows
+            for row, snippet in zip(rows, snippets, strict=True)
         ]
+
+
+def _snippets(match: str, hits: Sequence[tuple[object, ...]]) -> list[str]:
+    """FTS5 snippets of the hits' bodies for a query, in order.
+
+    The store's index keeps no text, so the few hits of one search are indexed
+    again, with their text, in a private in-memory FTS5 table of the same
+    tokenizer: FTS5's own snippet() then cuts exactly what it cut before.
+    """
+    if not hits:
+        return []
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute(
+            "CREATE VIRTUAL TABLE hits USING fts5"
+            " (title, body, tokenize = 'unicode61 remove_diacritics 2')"
+        )
+        db.executemany(
+            "INSERT INTO hits (rowid, title, body) VALUES (?, ?, ?)",
+            (
+                (n, title, _snippet_text(summary, content, author))  # type: ignore[arg-type]
+                for n, (title, summary, content, author) in enumerate(hits)
+            ),
+        )
+        found = dict(
+            db.execute(
+                "SELECT rowid, snippet(hits, 1, '', '', ' … ', 24) FROM hits WHERE hits MATCH ?",
+                (match,),
+            )
+        )
+    return [str(found.get(n) or "") for n in range(len(hits))]
