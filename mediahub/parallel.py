@@ -43,7 +43,8 @@ def fork_map(task: Callable[[list[T]], R], items: Sequence[T], workers: int) -> 
     """``task`` applied to ``workers`` interleaved shares of ``items``, in forked processes."""
     shares = [list(items[i::workers]) for i in range(workers)]
     with _forked_pool(task, workers) as pool:
-        return pool.map(_run, shares)
+        results: list[R] = pool.map(_run, shares)
+    return results
 
 
 def fork_imap(task: Callable[[T], R], chunks: Sequence[T], workers: int) -> Iterator[R]:

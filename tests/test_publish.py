@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -300,6 +301,27 @@ def test_build_refuses_a_feed_directories_would_reject(hub: Path) -> None:
     assert "category" in result.err and "Buisness" in result.err
     assert "Traceback" not in result.err
     assert (hub / "public/feed.xml").read_bytes() == before
+
+
+def test_a_first_build_with_a_feed_directories_would_reject_publishes_nothing(
+    hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a new folder the feed is checked while forked workers write the pages into a
+    hidden staging folder: a refusal leaves no site and no staging folder behind."""
+    monkeypatch.setenv("MEDIAHUB_WORKERS", "2")
+    toml = hub / "mediahub.toml"
+    good = toml.read_text()
+    toml.write_text(good.replace('category = "Business"', 'category = "Buisness"'))
+    result = run_cli("build", cwd=hub)
+    assert result.code == 2 and "Buisness" in result.err and "Traceback" not in result.err
+    assert not (hub / "public").exists()
+    assert not [p.name for p in hub.iterdir() if p.name.startswith(".public.building-")]
+    # Not recorded as a build cut short (that would make the next one walk everything).
+    with sqlite3.connect(hub / ".mediahub" / "mediahub.db") as db:
+        assert db.execute("SELECT count(*) FROM writing").fetchone() == (0,)
+    toml.write_text(good)
+    assert run_cli("build", cwd=hub).code == 0
+    assert (hub / "public" / "feed.xml").is_file()
 
 
 def test_parallel_and_serial_builds_write_the_same_bytes(tmp_path: Path, hub: Path) -> None:
