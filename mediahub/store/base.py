@@ -38,6 +38,14 @@ class StoreBase:
             )
             for name, (arity, function) in (functions or {}).items():
                 self._db.create_function(name, arity, function, deterministic=True)
+            # A new database gets 16 KiB pages: an aggregated item's HTML (a few KiB)
+            # then fits its row's page instead of a chain of overflow pages, which
+            # halves what storing a cold cycle's items writes through the WAL. (A no-op
+            # on an existing database: its page size stays.)
+            self._db.execute("PRAGMA page_size=16384")
+            # 16 MiB of page cache (the default is 2): the item indexes and the search
+            # index's pages stay cached while a cycle writes thousands of rows.
+            self._db.execute("PRAGMA cache_size=-16384")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
