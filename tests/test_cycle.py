@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -385,3 +386,86 @@ def test_the_writer_commits_queued_writes_together_and_a_failing_one_fails_alone
     assert [s.item.id for s in store.latest_items(urls[0], 5)] == ["id-0"]
     first = store.get_source(urls[0])
     assert first is not None and first.feed_title == "Feed 0"
+
+
+def test_the_store_budget_holds_bytes_and_lets_a_huge_body_through_alone() -> None:
+    """Feeds being parsed or stored are bounded by the size of their bodies; one body
+    larger than the whole budget still goes through, once nothing else is held."""
+    from mediahub.aggregate.cycle import _Budget
+
+    budget = _Budget(100)
+    held: list[int] = []
+    peak = 0
+    order: list[str] = []
+
+    async def use(name: str, amount: int, seconds: float) -> None:
+        nonlocal peak
+        async with budget.hold(amount):
+            held.append(min(amount, 100))
+            peak = max(peak, sum(held))
+            order.append(name)
+            await asyncio.sleep(seconds)
+            held.remove(min(amount, 100))
+
+    async def main() -> None:
+        await asyncio.gather(
+            use("a", 60, 0.05),
+            use("b", 30, 0.05),
+            use("huge", 500, 0.01),
+            use("c", 50, 0.01),
+        )
+
+    asyncio.run(main())
+    assert sorted(order) == ["a", "b", "c", "huge"]
+    assert order[:2] == ["a", "b"] and peak <= 100
+
+
+def test_the_cycle_writer_leaves_checkpoints_to_a_thread_of_their_own(store: Store) -> None:
+    """While the writer runs, its connection never checkpoints (the store's own thread
+    does); afterwards the connection checkpoints as before and nothing is lost."""
+    from mediahub.aggregate.cycle import _Writer
+    from mediahub.model import Item, ParsedFeed
+
+    urls = [f"https://c{n}.example/feed" for n in range(40)]
+    for url in urls:
+        store.add_source(Source(url, "t"))
+    text = "<p>" + "words " * 4000 + "</p>"
+
+    def parsed(n: int) -> ParsedFeed:
+        items = tuple(
+            Item(f"id-{k}", f"Title {k}", None, NOW, NOW, content_html=text) for k in range(5)
+        )
+        return ParsedFeed(f"Feed {n}", None, None, items)
+
+    seen: list[int] = []
+
+    def autocheckpoint() -> int:
+        value = int(store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        seen.append(value)
+        return value
+
+    def database_grew(before: int) -> bool:
+        # Pages reach the database file only by a checkpoint, never by a commit in WAL mode.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if store.path.stat().st_size > before + 1_000_000:
+                return True
+            time.sleep(0.05)
+        return False
+
+    async def main() -> bool:
+        writer = _Writer(store)
+        try:
+            before = store.path.stat().st_size
+            for n, url in enumerate(urls):
+                await writer.call(store.save_items, url, parsed(n), NOW)
+            await writer.call(autocheckpoint)
+            return bool(await writer.call(database_grew, before))
+        finally:
+            writer.shutdown()
+
+    assert asyncio.run(main())  # copied by the other thread: this connection does not
+    assert seen == [0]
+    assert autocheckpoint() == 1000
+    assert store.count_items() == 200
+    assert store.integrity_ok()

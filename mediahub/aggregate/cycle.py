@@ -14,9 +14,9 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 MOVE_AFTER = 3
 # At most this many store writes are committed together (see _Writer).
 WRITE_BATCH = 64
-# Feeds parsed or being stored at once, per parse worker.
-PARSE_BACKLOG = 4
+# Feeds given to the parse pool at once, per worker: one parsing, one queued.
+PARSE_BACKLOG = 2
+# Bytes of fetched bodies whose feeds are being parsed or stored at once (see _Budget).
+STORE_BACKLOG = 24 * 1024 * 1024
 
 
 class _OutOfTime(BaseException):
@@ -99,7 +101,9 @@ class CycleStore(Protocol):
     """What a cycle needs of the store (Store has it; a test double may too).
 
     A store may also offer ``batch()``, a context manager that commits the writes
-    made inside it once; the cycle's writer uses it when it is there.
+    made inside it once, and ``checkpoints_aside()``, one that moves the work of
+    checkpointing its log off the writing thread; the cycle's writer uses each
+    when it is there.
     """
 
     def due_sources(self, now: datetime) -> list[SourceState]: ...
@@ -143,6 +147,10 @@ class _Writer:
         self._thread.join()
 
     def _run(self) -> None:
+        with self._checkpoints_aside():
+            self._serve()
+
+    def _serve(self) -> None:
         stop = False
         while not stop:
             first = self._jobs.get()
@@ -172,6 +180,17 @@ class _Writer:
                     loop.call_soon_threadsafe(_settle, future, ok, value)
 
     @contextmanager
+    def _checkpoints_aside(self) -> Iterator[None]:
+        # The writer only appends to the WAL; the store copies it into the database
+        # (and waits for the disk) on a thread of its own, if it can.
+        aside = getattr(self._store, "checkpoints_aside", None)
+        if aside is None:
+            yield
+            return
+        with aside():
+            yield
+
+    @contextmanager
     def _batch(self) -> Iterator[None]:
         batch = getattr(self._store, "batch", None)
         if batch is None:
@@ -179,6 +198,32 @@ class _Writer:
             return
         with batch():
             yield
+
+
+class _Budget:
+    """A semaphore counting bytes: ``hold(n)`` waits until ``n`` more fit in ``total``.
+
+    A request larger than the whole budget waits until nothing else is held, so
+    one huge body still goes through, alone.
+    """
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._used = 0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def hold(self, amount: int) -> AsyncIterator[None]:
+        amount = min(amount, self._total)
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._used + amount <= self._total)
+            self._used += amount
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._used -= amount
+                self._changed.notify_all()
 
 
 class _Held:
@@ -344,10 +389,13 @@ class Cycle:
         self._pool = pool
         self._own_pool = pool is None
         self._writer = _Writer(store)
-        # Feeds being parsed or stored at once: enough to keep every worker busy and the
-        # writer batching, few enough that parsed items (larger than their bodies) never
-        # pile up in memory behind a busy writer; fetched bodies wait here instead.
+        # Feeds in the parse pool at once: enough to keep every worker busy.
         self._parsing = asyncio.Semaphore(PARSE_BACKLOG * max(1, settings.workers))
+        # Feeds parsed or being stored, by the size of their bodies: the workers go on
+        # parsing while the writer is busy (it then commits more feeds at once), but
+        # parsed items (larger than their bodies) never pile up in memory behind it;
+        # fetched bodies wait here instead.
+        self._storing = _Budget(STORE_BACKLOG)
         self._done = 0
 
     async def run(self, sources: Sequence[SourceState]) -> CycleReport:
@@ -454,7 +502,7 @@ class Cycle:
             modified = resp.last_modified or state.last_modified
             fresh = replace(ok, next_fetch=nxt, etag=etag, last_modified=modified)
             return fresh, Outcome(url, kind), False
-        async with self._parsing:
+        async with self._storing.hold(len(resp.body)):
             return await self._parse_and_save(state, ok, resp, digest, hints)
 
     async def _parse_and_save(
@@ -467,14 +515,15 @@ class Cycle:
     ) -> tuple[SourceState, Outcome, bool]:
         url = state.source.url
         loop = asyncio.get_running_loop()
-        feed, facts = await loop.run_in_executor(
-            self._parse_pool(),
-            parse_for_store,
-            self.settings.parse_timeout,
-            resp.body,
-            resp.url,
-            resp.content_type,
-        )
+        async with self._parsing:
+            feed, facts = await loop.run_in_executor(
+                self._parse_pool(),
+                parse_for_store,
+                self.settings.parse_timeout,
+                resp.body,
+                resp.url,
+                resp.content_type,
+            )
         dates = [i.published or i.updated for i in feed.items]
         interval = posting_interval(dates, self.now)
         posting = interval if interval is not None else None

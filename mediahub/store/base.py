@@ -9,10 +9,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mediahub.errors import StoreError
+
+# SQLite's default: a commit that grows the WAL past this many pages checkpoints it.
+_AUTOCHECKPOINT = 1000
 
 
 class StoreBase:
@@ -102,6 +105,40 @@ class StoreBase:
             raise
         self._batch_thread = None
         self._db.execute("COMMIT")
+
+    @contextmanager
+    def checkpoints_aside(self, every: float = 0.2) -> Iterator[None]:
+        """While inside, WAL checkpoints run on a thread and a connection of their own.
+
+        A checkpoint copies committed pages from the WAL into the database and
+        waits for the disk (fsync); by default the connection whose commit filled
+        the WAL does it, so a writer committing many transactions in a row (the
+        aggregation cycle's) stalls for it again and again. Here the writer only
+        appends to the WAL; the other thread checkpoints passively (never blocking
+        the writer or readers) every ``every`` seconds. On leaving, the thread
+        stops and this connection checkpoints as before.
+        """
+        stop = threading.Event()
+
+        def checkpoint() -> None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            try:
+                while not stop.wait(every):
+                    # Busy (another process's checkpoint) or failing: the next one may do.
+                    with suppress(sqlite3.Error):
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.close()
+
+        thread = threading.Thread(target=checkpoint, name="mediahub-checkpoint", daemon=True)
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT}")
 
     def _migrate(self, component: str, steps: Sequence[str]) -> None:
         row = self._db.execute(
