@@ -333,3 +333,36 @@ def test_a_database_with_the_old_search_index_is_migrated_and_searches_alike(
         assert {h.stored.item.id for h in store.search_items("coaching")} == {"id-1", "id-2"}
         assert _index(store) == _rebuilt_index(store)
         assert store.integrity_ok()
+
+
+def test_rows_with_a_digest_of_the_first_format_are_compared_in_it_once(store: Store) -> None:
+    """Rows stored by an earlier version carry the first digest format: an unchanged
+    item is not taken for a changed one (no update, no change counted), its row only
+    gets the current digest; a changed item is updated as ever."""
+    from mediahub.store.items import DIGEST_PREFIX, _first_format_hash
+
+    first, second = item(1), item(2)
+    store.save_items(A, feed(first, second), NOW)
+    with store._transaction() as db:
+        for stored in (first, second):
+            db.execute(
+                "UPDATE items SET content_hash = ?, changes_today = 0 WHERE id = ?",
+                (_first_format_hash(stored), stored.id),
+            )
+    before = dict(store._db.execute("SELECT id, last_changed FROM items"))
+    later = NOW + timedelta(hours=1)
+    edited = replace(second, title="Headline number 2, corrected")
+    assert store.save_items(A, feed(first, edited), later) == 0
+    rows = {
+        str(r[0]): r[1:]
+        for r in store._db.execute(
+            "SELECT id, content_hash, changes_today, last_changed FROM items"
+        )
+    }
+    assert rows["id-1"][0].startswith(DIGEST_PREFIX)
+    assert rows["id-1"][1:] == (0, before["id-1"])
+    assert rows["id-2"][0].startswith(DIGEST_PREFIX) and rows["id-2"][1] == 1
+    assert [s.item.title for s in store.latest_items(A, 5)] == [first.title, edited.title]
+    # From now on the current digests decide: the same feed again changes nothing.
+    assert store.save_items(A, feed(first, edited), later) == 0
+    assert dict(store._db.execute("SELECT id, changes_today FROM items")) == {"id-1": 0, "id-2": 1}

@@ -218,7 +218,46 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., str | int | float | None]]] = {
 }
 
 
+# An item's content digest (content_hash): "2:" and the SHA-256 of its fields, each
+# length-prefixed. Rows stored before carry the first format, a bare SHA-256 of the
+# fields as a JSON list (whose encoding cost the parse workers several times the
+# hashing): an item is compared with its row in the row's format, and a row found
+# unchanged that way is given the current digest.
+DIGEST_PREFIX = "2:"
+
+
 def _hash(item: Item) -> str:
+    """The item's content digest: what decides that a stored item changed."""
+    digest = hashlib.sha256()
+    enclosures = [
+        str(part) if isinstance(part, int | float) else part
+        for e in item.enclosures
+        for part in (e.url, e.type, e.length, e.duration)
+    ]
+    published = item.published.isoformat() if item.published else None
+    fields = (
+        item.title,
+        item.link,
+        item.author,
+        item.summary_html,
+        item.content_html,
+        item.image,
+        published,
+        str(len(item.enclosures)),
+        *enclosures,
+    )
+    for field in fields:
+        if field is None:
+            digest.update(b"-")
+        else:
+            data = field.encode("utf-8", "surrogatepass")
+            digest.update(b"%d:" % len(data))
+            digest.update(data)
+    return DIGEST_PREFIX + digest.hexdigest()
+
+
+def _first_format_hash(item: Item) -> str:
+    """The digest stored by earlier versions (see DIGEST_PREFIX)."""
     data = json.dumps(
         [
             item.title,
@@ -399,6 +438,8 @@ class _Batch:
         # rowid -> [item, digest, sort_date, link_key, title_key, changes, first date] to insert
         self.inserts: dict[int, list[object]] = {}
         self.updates: dict[int, tuple[object, ...]] = {}
+        # rowid -> current digest, for unchanged rows stored with a first-format one
+        self.restamps: dict[int, str] = {}
         self.index: dict[int, tuple[str, str]] = {}
 
     def add(self, item: Item, facts: ItemFacts | None = None) -> None:
@@ -423,6 +464,11 @@ class _Batch:
             self.index[rowid] = (item.title, facts.search_body)
             return
         if known.digest == digest:
+            return
+        if not known.digest.startswith(DIGEST_PREFIX) and known.digest == _first_format_hash(item):
+            # Unchanged since an earlier version stored it: only the digest is new.
+            known.digest = digest
+            self.restamps[known.rowid] = digest
             return
         same_day = self.now - datetime.fromisoformat(known.last_changed) < timedelta(days=1)
         if same_day and known.changes_today >= UPDATE_CAP:
@@ -455,6 +501,11 @@ class _Batch:
     def write(self) -> int:
         """Write the batch; return how many items were new."""
         db = self.db
+        if self.restamps:
+            db.executemany(
+                "UPDATE items SET content_hash = ? WHERE rowid = ?",
+                ((digest, rowid) for rowid, digest in self.restamps.items()),
+            )
         if self.updates:
             # The index forgets the old words first (read from the row before it changes).
             db.executemany(_UNINDEX, ((rowid,) for rowid in self.updates))
