@@ -565,14 +565,13 @@ class _Batch:
                 by_title.setdefault(str(pending[4]), []).append(rowid)
         if not by_title:
             return found
-        # Window bounds from each row's date when first seen in the batch.
-        windows = {
-            rowid: self._window(self.inserts[rowid][6])
-            for rows in by_title.values()
-            for rowid in rows
-        }
+        # Window bounds from each row's date when first seen in the batch, worked out
+        # only for rows that another source's title matches (few; most have none).
+        windows: dict[int, tuple[str, str]] = {}
         for key, story, sort_date in self._candidates("title_key", list(by_title), dated=True):
             for rowid in by_title.get(str(key), ()):
+                if rowid not in windows:
+                    windows[rowid] = self._window(self.inserts[rowid][6])
                 low, high = windows[rowid]
                 if rowid not in found and low <= str(sort_date) <= high:
                     found[rowid] = str(story)
