@@ -14,9 +14,14 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import (
+    AbstractContextManager,
+    asynccontextmanager,
+    nullcontext,
+    suppress,
+)
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -167,7 +172,7 @@ class _Writer:
         self._thread.join()
 
     def _run(self) -> None:
-        with self._checkpoints_aside():
+        with self._store_context("checkpoints_aside"):
             self._serve()
 
     def _serve(self) -> None:
@@ -188,7 +193,7 @@ class _Writer:
                 jobs.append(job)
             results: list[tuple[bool, Any]] = []
             try:
-                with self._batch():
+                with self._store_context("batch"):
                     results = [(True, fn(*args, **kwargs)) for fn, args, kwargs, _, _ in jobs]
             except Exception:
                 # The batch was rolled back as a whole: each write again on its own, so
@@ -199,25 +204,12 @@ class _Writer:
                 with suppress(RuntimeError):
                     loop.call_soon_threadsafe(_settle, future, ok, value)
 
-    @contextmanager
-    def _checkpoints_aside(self) -> Iterator[None]:
-        # The writer only appends to the WAL; the store copies it into the database
-        # (and waits for the disk) on a thread of its own, if it can.
-        aside = getattr(self._store, "checkpoints_aside", None)
-        if aside is None:
-            yield
-            return
-        with aside():
-            yield
-
-    @contextmanager
-    def _batch(self) -> Iterator[None]:
-        batch = getattr(self._store, "batch", None)
-        if batch is None:
-            yield
-            return
-        with batch():
-            yield
+    def _store_context(self, name: str) -> AbstractContextManager[object]:
+        """The store's context ``name`` (``batch``: one transaction; ``checkpoints_aside``:
+        the writer only appends to the WAL while the store copies it into the database,
+        and waits for the disk, on a thread of its own), or none if it has none."""
+        enter = getattr(self._store, name, None)
+        return enter() if enter is not None else nullcontext()
 
 
 class _Budget:
