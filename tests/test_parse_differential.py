@@ -118,6 +118,8 @@ REFUSED = {
     + b"</channel></rss>",
     "xml:base": RSS_HEAD + ITEM.replace(b"<item>", b'<item xml:base="/x/">') + b"</channel></rss>",
     "cp1252 reference": RSS_HEAD + ITEM.replace(b"Body", b"don&#146;t") + b"</channel></rss>",
+    "cp1252 hex": RSS_HEAD + ITEM.replace(b"Body", b"&#x93;hi&#x94;") + b"</channel></rss>",
+    "raw C1 character": RSS_HEAD + ITEM.replace(b"Body", b"don\xc2\x92t") + b"</channel></rss>",
     "nested item": RSS_HEAD + b"<item><title>A</title>" + ITEM + b"</item></channel></rss>",
     "atom xhtml": b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry>'
     b'<id>e</id><title>E</title><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
