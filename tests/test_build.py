@@ -302,3 +302,16 @@ def test_a_public_folder_that_is_a_link_stays_a_link(hub: Path, tmp_path: Path) 
     assert run_cli("build", cwd=hub).code == 0
     assert (hub / "public").is_symlink()
     assert (served / "feed.xml").is_file()
+
+
+def test_an_added_or_edited_static_file_is_published_by_the_next_build(built: Path) -> None:
+    """templates/static/ is an input of the build like the templates themselves."""
+    static = built / "templates" / "static"
+    static.mkdir(parents=True)
+    (static / "style.css").write_text("body { color: teal; }\n", encoding="utf-8")
+    assert run_cli("build", cwd=built).code == 0
+    published = built / "public" / "static" / "style.css"
+    assert published.read_text(encoding="utf-8") == "body { color: teal; }\n"
+    (static / "extra.css").write_text("p { margin: 0; }\n", encoding="utf-8")
+    assert run_cli("build", cwd=built).code == 0
+    assert (built / "public" / "static" / "extra.css").is_file()

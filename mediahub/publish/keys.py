@@ -4,6 +4,7 @@ no-change build can decide without loading the renderers."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 
@@ -33,3 +34,21 @@ def templates_fingerprint(hub_templates: Path) -> str:
                     digest.update(path.as_posix().encode())
                     digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def static_fingerprint(hub_templates: Path) -> str:
+    """Names, sizes and mtimes of the static files a build copies into static/ (the
+    built-in ones and the hub's): an added, removed or edited file makes the next
+    build run. Not part of the pages' keys: no page changes with them, and the copy
+    itself is skipped when size and mtime are unchanged."""
+    stamps = []
+    for root in (builtin_templates() / "static", hub_templates / "static"):
+        for folder, _, names in sorted(os.walk(root)):
+            for name in sorted(names):
+                path = os.path.join(folder, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                stamps.append(f"{path}|{info.st_size}|{info.st_mtime_ns}")
+    return hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()

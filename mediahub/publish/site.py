@@ -22,7 +22,7 @@ from mediahub.content_scan import fingerprint, quick_digest, scan_sources
 from mediahub.errors import BuildError, ContentError, MediahubError
 from mediahub.files import exclusive
 from mediahub.model import Episode, Post
-from mediahub.publish.keys import digest, templates_fingerprint
+from mediahub.publish.keys import digest, static_fingerprint, templates_fingerprint
 from mediahub.publish.links import Links
 from mediahub.publish.writer import WriteStats
 from mediahub.store import Store
@@ -150,6 +150,7 @@ def _build_digest(config: Config, store: Store, sources: str) -> str:
         config.source.read_bytes(),
         config.show.url,
         templates_fingerprint(config.paths.templates),
+        static_fingerprint(config.paths.templates),
         sources,
         fingerprint(image) if image is not None else None,
         followed,
