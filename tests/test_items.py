@@ -335,20 +335,18 @@ def test_a_database_with_the_old_search_index_is_migrated_and_searches_alike(
         assert store.integrity_ok()
 
 
-def test_rows_with_a_digest_of_the_first_format_are_compared_in_it_once(store: Store) -> None:
-    """Rows stored by an earlier version carry the first digest format: an unchanged
-    item is not taken for a changed one (no update, no change counted), its row only
-    gets the current digest; a changed item is updated as ever."""
-    from mediahub.store.items import DIGEST_PREFIX, _first_format_hash
+def test_rows_of_an_earlier_digest_format_are_rewritten_once_uncounted(store: Store) -> None:
+    """Rows stored by an earlier version carry a digest over sanitised HTML (a bare
+    SHA-256 or "2:"), which no item matches now that HTML is stored as fetched: seen
+    again, such a row is rewritten in the current format without counting a change
+    (the update cap is for feeds that change); from then on current digests decide."""
+    from mediahub.store.items import DIGEST_PREFIX
 
     first, second = item(1), item(2)
     store.save_items(A, feed(first, second), NOW)
     with store._transaction() as db:
-        for stored in (first, second):
-            db.execute(
-                "UPDATE items SET content_hash = ?, changes_today = 0 WHERE id = ?",
-                (_first_format_hash(stored), stored.id),
-            )
+        db.execute("UPDATE items SET content_hash = 'ab12', changes_today = 0 WHERE id = 'id-1'")
+        db.execute("UPDATE items SET content_hash = '2:cd', changes_today = 0 WHERE id = 'id-2'")
     before = dict(store._db.execute("SELECT id, last_changed FROM items"))
     later = NOW + timedelta(hours=1)
     edited = replace(second, title="Headline number 2, corrected")
@@ -359,10 +357,50 @@ def test_rows_with_a_digest_of_the_first_format_are_compared_in_it_once(store: S
             "SELECT id, content_hash, changes_today, last_changed FROM items"
         )
     }
-    assert rows["id-1"][0].startswith(DIGEST_PREFIX)
-    assert rows["id-1"][1:] == (0, before["id-1"])
-    assert rows["id-2"][0].startswith(DIGEST_PREFIX) and rows["id-2"][1] == 1
+    for key in ("id-1", "id-2"):
+        assert rows[key][0].startswith(DIGEST_PREFIX)
+        assert rows[key][1:] == (0, before[key])
     assert [s.item.title for s in store.latest_items(A, 5)] == [first.title, edited.title]
-    # From now on the current digests decide: the same feed again changes nothing.
+    assert _index(store) == _rebuilt_index(store)
+    # From now on the current digests decide: the same feed again changes nothing, an
+    # edit counts.
     assert store.save_items(A, feed(first, edited), later) == 0
+    assert dict(store._db.execute("SELECT id, changes_today FROM items")) == {"id-1": 0, "id-2": 0}
+    store.save_items(A, feed(first, replace(edited, title="Headline number 2, final")), later)
     assert dict(store._db.execute("SELECT id, changes_today FROM items")) == {"id-1": 0, "id-2": 1}
+
+
+def test_scripts_styles_and_comments_are_not_searchable_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feed HTML is stored as fetched: what scripts, styles and comments hold is not
+    prose and stays out of the index. A database indexed before that (its words taken
+    with them) is re-indexed by its migration."""
+    import re
+
+    from mediahub import store as store_module
+    from mediahub.store import items as items_module
+
+    hostile = (
+        "<p>Quiet coaching</p><script>trackerjs()</script><STYLE>.banner{}</STYLE>"
+        "<!-- draftnote -->"
+    )
+    steps = store_module.MIGRATIONS["items"]
+    monkeypatch.setattr(items_module, "_NOT_TEXT", re.compile("(?!)"))  # the old words
+    monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:3])
+    path = tmp_path / "state" / "mediahub.sqlite"
+    with Store(path) as old:
+        old.add_source(Source(url=A, topic="leadership"), NOW)
+        old.save_items(A, feed(item(1, summary_html=hostile)), NOW)
+        assert [h.stored.item.id for h in old.search_items("trackerjs")] == ["id-1"]
+    monkeypatch.undo()
+    with Store(path) as store:  # migrates
+        for word in ("trackerjs", "banner", "draftnote"):
+            assert store.search_items(word) == [], word
+        assert [h.stored.item.id for h in store.search_items("quiet")] == ["id-1"]
+        assert _index(store) == _rebuilt_index(store)
+        store.save_items(A, feed(item(2, summary_html=hostile)), NOW)
+        assert store.search_items("trackerjs") == []
+        assert {h.stored.item.id for h in store.search_items("coaching")} == {"id-1", "id-2"}
+        assert _index(store) == _rebuilt_index(store)
+        assert store.integrity_ok()

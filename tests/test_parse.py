@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mediahub.aggregate.parse import ParseError, duration_seconds, parse_feed
+from mediahub.aggregate.sanitize import sanitize_html
 from mediahub.model import ParsedFeed
 
 URL = "https://feeds.example.org/leadership/rss.xml"
@@ -71,7 +72,9 @@ def test_rss_items_are_normalised() -> None:
     assert first.link == "https://feeds.example.org/notes/one-on-ones"
     assert first.published == datetime(2026, 11, 2, 6, 30, tzinfo=UTC)
     assert first.updated == first.published
-    assert first.summary_html == "<p>Ask <em>one</em> question.</p>"
+    # Feed HTML is kept as fetched and cleaned when a page shows it.
+    assert first.summary_html == "<p>Ask <em>one</em> question.</p><script>steal()</script>"
+    assert sanitize_html(first.summary_html, URL) == "<p>Ask <em>one</em> question.</p>"
     assert first.image == "https://example.org/ep17.jpg"
     (enclosure,) = first.enclosures
     assert enclosure.url == "https://cdn.example.org/ep17.mp3"
@@ -196,7 +199,11 @@ def test_json_feed() -> None:
     assert first.title == "Delegation is trust"
     assert first.published == datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
     assert first.author == "Kim"
-    assert first.content_html == '<p>Hi<img src="https://notes.example.net/x"></p>'
+    assert first.content_html == '<p>Hi<img src="x" onerror="alert(1)"></p>'
+    assert (
+        sanitize_html(first.content_html, "https://notes.example.net/feed.json")
+        == '<p>Hi<img src="https://notes.example.net/x"></p>'
+    )
     assert first.enclosures[0].duration == 61.5
     assert first.enclosures[0].length == 9000
     assert second.content_html == "<p>a &lt; b</p><p>second</p>"

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from mediahub.aggregate.sanitize import absolute_url, plain_text, sanitize_html, text_to_html
+from mediahub.aggregate.sanitize import absolute_url, feed_html, plain_text, text_to_html
 from mediahub.errors import ParseError
 from mediahub.model import Enclosure, Item, ParsedFeed
 
@@ -110,7 +110,7 @@ def _item(raw: dict[str, Any], url: str) -> Item:
     title = plain_text(_text(raw.get("title")) or "")
     content = None
     if html := _text(raw.get("content_html")):
-        content = sanitize_html(html, link or url) or None
+        content = feed_html(html) or None  # cleaned when shown
     elif text := _text(raw.get("content_text")):
         content = text_to_html(text) or None
     summary = _text(raw.get("summary"))

@@ -28,6 +28,7 @@ from mediahub.aggregate.jsonfeed import looks_like_json, parse_json_feed
 from mediahub.aggregate.sanitize import (
     MAX_TEXT,
     absolute_url,
+    feed_html,
     plain_text,
     sanitize_html,
     text_to_html,
@@ -152,10 +153,13 @@ def _item(entry: Mapping[str, Any], feed_base: str) -> Item:
     # dict.get: FeedParserDict maps a missing "updated" to "published" with a warning.
     updated = _when(dict.get(entry, "updated_parsed"))  # type: ignore[call-overload]
     title = _title(entry)
-    summary = _html_of(entry.get("summary_detail"), entry.get("summary"), base)
+    # Relative links are resolved when the HTML is shown, against the source's URL; an
+    # entry with an xml:base of its own (rare) is cleaned and resolved here instead.
+    own_base = base if base != feed_base else None
+    summary = _html_of(entry.get("summary_detail"), entry.get("summary"), own_base)
     content = None
     for part in entry.get("content") or ():
-        content = _html_of(part, part.get("value"), base)
+        content = _html_of(part, part.get("value"), own_base)
         if content:
             break
     if summary and content and summary == content:
@@ -195,13 +199,17 @@ def _entry_base(entry: Mapping[str, Any], feed_base: str) -> str:
     return feed_base
 
 
-def _html_of(detail: Mapping[str, Any] | None, value: str | None, base: str) -> str | None:
+def _html_of(
+    detail: Mapping[str, Any] | None, value: str | None, own_base: str | None
+) -> str | None:
     if not value:
         return None
     kind = (detail or {}).get("type", "text/html")
     if kind == "text/plain":
         return text_to_html(value)
-    return sanitize_html(value, base) or None
+    if own_base is not None:
+        return sanitize_html(value, own_base) or None
+    return feed_html(value) or None  # cleaned when shown (see sanitize.py)
 
 
 def _alternate(entry: Mapping[str, Any], base: str) -> str | None:

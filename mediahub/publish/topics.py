@@ -91,14 +91,18 @@ def source_name(state: SourceState) -> str:
 
 
 def summary_markup(stored: StoredItem) -> Markup:
-    """The item's summary as safe markup: sanitised HTML if short, else a text excerpt."""
+    """The item's summary as safe markup: sanitised HTML if short, else a text excerpt.
+
+    The store keeps feed HTML as fetched: this is where it is cleaned, relative links
+    resolved against the source's URL.
+    """
     item = stored.item
     html = item.summary_html or item.content_html or ""
     if not html:
         return Markup("")
     if len(html) <= SUMMARY_HTML_MAX:
         # Safe to mark: the allow-list sanitiser just cleaned it.
-        return Markup(sanitize_html(html))
+        return Markup(sanitize_html(html, stored.source_url))
     text = plain_text(html)
     if len(text) > EXCERPT:
         text = text[:EXCERPT].rsplit(" ", 1)[0] + "…"

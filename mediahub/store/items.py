@@ -118,6 +118,15 @@ MIGRATIONS: tuple[str, ...] = (
         );
     END
     """,
+    # Feed HTML is stored as fetched (it used to be sanitised first), so search_text()
+    # now drops script and style elements and comments with their content: the index
+    # is rebuilt with it, as a contentless index must be whenever search_text changes.
+    """
+    INSERT INTO items_fts (items_fts) VALUES ('delete-all');
+    INSERT INTO items_fts (rowid, title, body)
+        SELECT item_key, title, mediahub_search_text(summary_html, content_html, author)
+        FROM items
+    """,
 )
 
 # A changed item is rewritten at most this many times a day.
@@ -133,6 +142,10 @@ _TRACKING = re.compile(
     re.IGNORECASE,
 )
 _TAG = re.compile(r"<[^>]*>")
+# Markup whose content is not prose: script and style elements, comments (unclosed: to the end).
+_NOT_TEXT = re.compile(
+    r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL
+)
 _WORD = re.compile(r"[^\w]+")
 
 _SELECT = (
@@ -180,10 +193,17 @@ def title_key(title: str) -> str | None:
 
 
 def _words(fragment: str | None) -> str:
-    """Sanitised HTML -> its text: tags dropped, references decoded, spacing as it was."""
+    """Feed HTML -> its text: scripts, styles and comments dropped with what they hold,
+    other tags dropped, references decoded, spacing as it was.
+
+    The store keeps feed HTML as fetched. Changing what this returns changes
+    ``search_text``: see there.
+    """
     if not fragment:
         return ""
     if "<" in fragment:
+        if "<!--" in fragment or "<s" in fragment or "<S" in fragment:
+            fragment = _NOT_TEXT.sub(" ", fragment)
         fragment = _TAG.sub(" ", fragment)
     if "&" in fragment:
         fragment = html.unescape(fragment)
@@ -218,12 +238,12 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., str | int | float | None]]] = {
 }
 
 
-# An item's content digest (content_hash): "2:" and the SHA-256 of its fields, each
-# length-prefixed. Rows stored before carry the first format, a bare SHA-256 of the
-# fields as a JSON list (whose encoding cost the parse workers several times the
-# hashing): an item is compared with its row in the row's format, and a row found
-# unchanged that way is given the current digest.
-DIGEST_PREFIX = "2:"
+# An item's content digest (content_hash): "3:" and the SHA-256 of its fields, each
+# length-prefixed, over the feed's HTML as fetched. Rows of earlier versions carry a
+# digest over sanitised HTML (a bare SHA-256, or "2:"), which no item compares equal to
+# any more: such a row is rewritten once in the current format, and not counted as a
+# change (the update cap is for feeds that change, not for a new version of mediahub).
+DIGEST_PREFIX = "3:"
 
 
 def _hash(item: Item) -> str:
@@ -254,24 +274,6 @@ def _hash(item: Item) -> str:
             digest.update(b"%d:" % len(data))
             digest.update(data)
     return DIGEST_PREFIX + digest.hexdigest()
-
-
-def _first_format_hash(item: Item) -> str:
-    """The digest stored by earlier versions (see DIGEST_PREFIX)."""
-    data = json.dumps(
-        [
-            item.title,
-            item.link,
-            item.author,
-            item.summary_html,
-            item.content_html,
-            [(e.url, e.type, e.length, e.duration) for e in item.enclosures],
-            item.image,
-            item.published.isoformat() if item.published else None,
-        ],
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
 def _content_columns(item: Item) -> tuple[object, ...]:
@@ -438,8 +440,6 @@ class _Batch:
         # rowid -> [item, digest, sort_date, link_key, title_key, changes, first date] to insert
         self.inserts: dict[int, list[object]] = {}
         self.updates: dict[int, tuple[object, ...]] = {}
-        # rowid -> current digest, for unchanged rows stored with a first-format one
-        self.restamps: dict[int, str] = {}
         self.index: dict[int, tuple[str, str]] = {}
 
     def add(self, item: Item, facts: ItemFacts | None = None) -> None:
@@ -465,18 +465,15 @@ class _Batch:
             return
         if known.digest == digest:
             return
-        if not known.digest.startswith(DIGEST_PREFIX) and known.digest == _first_format_hash(item):
-            # Unchanged since an earlier version stored it: only the digest is new.
-            known.digest = digest
-            self.restamps[known.rowid] = digest
-            return
-        same_day = self.now - datetime.fromisoformat(known.last_changed) < timedelta(days=1)
-        if same_day and known.changes_today >= UPDATE_CAP:
-            return
         sort_date = (item.published or datetime.fromisoformat(known.first_seen)).isoformat()
+        # A row stored by an earlier version (see DIGEST_PREFIX) is rewritten, uncounted.
+        if known.digest.startswith(DIGEST_PREFIX):
+            same_day = self.now - datetime.fromisoformat(known.last_changed) < timedelta(days=1)
+            if same_day and known.changes_today >= UPDATE_CAP:
+                return
+            known.last_changed = known.last_changed if same_day else self.stamp
+            known.changes_today = known.changes_today + 1 if same_day else 1
         known.digest = digest
-        known.last_changed = known.last_changed if same_day else self.stamp
-        known.changes_today = known.changes_today + 1 if same_day else 1
         self.index[known.rowid] = (item.title, facts.search_body)
         if known.new:
             # Changed again within the same feed: the row to insert takes the new values
@@ -501,11 +498,6 @@ class _Batch:
     def write(self) -> int:
         """Write the batch; return how many items were new."""
         db = self.db
-        if self.restamps:
-            db.executemany(
-                "UPDATE items SET content_hash = ? WHERE rowid = ?",
-                ((digest, rowid) for rowid, digest in self.restamps.items()),
-            )
         if self.updates:
             # The index forgets the old words first (read from the row before it changes).
             db.executemany(_UNINDEX, ((rowid,) for rowid in self.updates))
