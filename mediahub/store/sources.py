@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mediahub.model import Source, SourceState
+from mediahub.store import changes
 from mediahub.store.base import StoreBase
 
 MIGRATIONS: tuple[str, ...] = (
@@ -40,6 +41,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN posting_seconds REAL;
     CREATE INDEX sources_next_fetch ON sources (next_fetch)
     """,
+    # 3: a token every change to the table replaces (for a build's no-change check).
+    changes.MIGRATION,
 )
 
 _COLUMNS = (
@@ -120,6 +123,10 @@ class SourceQueries(StoreBase):
     def remove_source(self, url: str) -> bool:
         with self._transaction() as db:
             return db.execute("DELETE FROM sources WHERE url = ?", (url,)).rowcount > 0
+
+    def sources_token(self) -> str:
+        """Changes whenever any source is added, updated or removed (store/changes.py)."""
+        return str(self._db.execute(changes.QUERY).fetchone()[0])
 
     def get_source(self, url: str) -> SourceState | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE url = ?", (url,)).fetchone()
