@@ -13,10 +13,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediahub.config import Config
 from mediahub.errors import ContentError, MediahubError
 from mediahub.model import SHAPE
+
+if TYPE_CHECKING:
+    from mediahub.publish.stamp import Inputs
 
 EPISODE_FILE = "episode.md"
 
@@ -41,15 +45,21 @@ def fingerprint(*parts: object) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _markdown_names(root: str) -> list[str]:
+def _markdown_names(root: str, inputs: Inputs | None = None) -> list[str]:
     """Every .md file under ``root``, sorted as Path objects would be (os.walk and
-    strings: several times faster than rglob and sorting Paths)."""
-    found = [
-        os.path.join(folder, name)
-        for folder, _, names in os.walk(root, followlinks=True)
-        for name in names
-        if name.endswith(".md")
-    ]
+    strings: several times faster than rglob and sorting Paths).
+
+    With ``inputs``, each folder is recorded (by stat) before os.walk lists it: the
+    walk is top-down, so a folder is recorded when its parent's listing yields it.
+    """
+    if inputs is not None and not inputs.folder(root):
+        return []
+    found: list[str] = []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        if inputs is not None:
+            # Recorded before os.walk lists them (it lists a folder when it enters it).
+            subfolders[:] = [s for s in subfolders if inputs.folder(os.path.join(folder, s))]
+        found.extend(os.path.join(folder, name) for name in names if name.endswith(".md"))
     found.sort(key=_path_order)
     return found
 
@@ -62,22 +72,31 @@ def _path_order(path: str) -> list[str]:
 _SHAPE_KEY = hashlib.blake2b(SHAPE.encode(), digest_size=8).hexdigest()
 
 
-def _stamp_of(path: str, label: str) -> str:
+def _stamp_of(path: str, label: str, inputs: Inputs | None = None) -> str:
     try:
         info = os.stat(path)
     except OSError:
+        if inputs is not None:
+            inputs.missing.append(path)
         return f"{label}|missing"
+    if inputs is not None:
+        inputs.files.append((path, info.st_size, info.st_mtime_ns))
     return f"{label}|{info.st_size}|{info.st_mtime_ns}"
 
 
-def _walk(config: Config) -> Iterator[tuple[str, str, list[str] | None, list[str]]]:
+def _walk(
+    config: Config, inputs: Inputs | None = None
+) -> Iterator[tuple[str, str, list[str] | None, list[str]]]:
     """("episode", folder, its file names or None if unreadable, stamps) for every
     episode folder, then ("post", path, None, [stamp]) for every post, in order.
 
     Strings and ``os.stat`` only: a stat is most of the cost of a no-change build,
-    and Path or DirEntry objects doubled it.
+    and Path or DirEntry objects doubled it. With ``inputs``, every folder is
+    recorded before it is listed and every file as it is stat'ed (the build stamp).
     """
     root = os.fspath(config.paths.episodes)
+    if inputs is not None:
+        inputs.folder(root)
     try:
         with os.scandir(root) as found:
             folders = sorted(e.name for e in found if e.is_dir() and e.name[0] not in "._")
@@ -85,48 +104,54 @@ def _walk(config: Config) -> Iterator[tuple[str, str, list[str] | None, list[str
         folders = []
     for name in folders:
         folder = f"{root}/{name}"
+        if inputs is not None:
+            inputs.folder(folder)
         try:
             names = sorted(os.listdir(folder))
         except OSError as exc:
+            if inputs is not None:
+                inputs.usable = False
             yield "episode", folder, None, [f"/{name}", f"unreadable {exc.errno}"]
             continue
         yield (
             "episode",
             folder,
             names,
-            [f"/{name}"] + [_stamp_of(f"{folder}/{file}", file) for file in names],
+            [f"/{name}"] + [_stamp_of(f"{folder}/{file}", file, inputs) for file in names],
         )
     posts = os.fspath(config.paths.posts)
-    if os.path.isdir(posts):
-        for path in _markdown_names(posts):
-            yield "post", path, None, [_stamp_of(path, path)]
+    if inputs is not None or os.path.isdir(posts):
+        for path in _markdown_names(posts, inputs):
+            yield "post", path, None, [_stamp_of(path, path, inputs)]
 
 
 def _digest_of(stamps: list[str]) -> str:
     return hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
 
 
-def quick_digest(config: Config) -> str:
+def quick_digest(config: Config, inputs: Inputs | None = None) -> str:
     """What ``scan_sources`` looks at — the name, size and mtime of every file of every
     episode folder and post — as one digest, with no object made per file.
 
     It is all a no-change rebuild needs: equal to the last complete build's, and
     nothing was added, removed or edited. ``scan_sources`` reports the same digest.
+    ``inputs`` records what was looked at, for the build stamp.
     """
     stamps = [_SHAPE_KEY, config.timezone]
-    for _, _, _, found in _walk(config):
+    for _, _, _, found in _walk(config, inputs):
         stamps.extend(found)
     return _digest_of(stamps)
 
 
-def scan_sources(config: Config) -> Sources:
-    """List episode folders and posts with their fingerprints (stat calls only)."""
+def scan_sources(config: Config, inputs: Inputs | None = None) -> Sources:
+    """List episode folders and posts with their fingerprints (stat calls only);
+    ``inputs`` records what was looked at, for the build stamp."""
     problems: list[MediahubError] = []
     jobs: list[tuple[str, Path, str]] = []
     listed: dict[Path, frozenset[str]] = {}
     head = [_SHAPE_KEY, config.timezone]
     stamps = list(head)
-    for kind, where, names, found in _walk(config):
+    for kind, where, names, found in _walk(config, inputs):
         stamps.extend(found)
         if kind == "post":
             jobs.append(("post", Path(where), _digest_of(head + found)))

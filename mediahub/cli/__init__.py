@@ -9,22 +9,25 @@ Exit codes: 0 done, 1 an internal error (a bug: the traceback is shown),
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
-import traceback
-from collections.abc import Sequence
 
 from mediahub import __version__
-from mediahub.cli import aggregate, catalog, check, hub, search, server
 from mediahub.cli.common import EXIT_USER, common_options
-from mediahub.errors import BuildError, MediahubError
+from mediahub.cli.hub import quick_build
 
-# Command groups in the order --help lists them.
-GROUPS = (hub, catalog, server, check, aggregate, search)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 
 def parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from mediahub.cli import aggregate, catalog, check, hub, search, server
+
+    # Command groups in the order --help lists them.
+    groups = (hub, catalog, server, check, aggregate, search)
     common = common_options()
     top = argparse.ArgumentParser(
         prog="mediahub",
@@ -34,12 +37,22 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"mediahub {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in GROUPS:
+    for group in groups:
         group.register(sub, common)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A no-change `mediahub build` is answered from the build stamp, before argparse
+    # and the rest of mediahub are even imported (see publish/stamp.py).
+    quick = quick_build(sys.argv[1:] if argv is None else argv)
+    if quick is not None:
+        return quick
+    import logging
+    import traceback
+
+    from mediahub.errors import BuildError, MediahubError
+
     args = parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
     logging.basicConfig(

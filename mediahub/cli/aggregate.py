@@ -12,12 +12,14 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mediahub.cli.common import EXIT_OK, EXIT_USER, count, load_config, print_json
-from mediahub.config import Config
 from mediahub.errors import MediahubError
+
+if TYPE_CHECKING:
+    from mediahub.config import Config
 
 EXIT_SOME_FAILED = 3
 log = logging.getLogger("mediahub.aggregate")

@@ -8,11 +8,13 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediahub.cli.common import EXIT_OK, EXIT_USER, count, load_config, print_json
 from mediahub.errors import ContentError
-from mediahub.model import AudioInfo
+
+if TYPE_CHECKING:
+    from mediahub.model import AudioInfo
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

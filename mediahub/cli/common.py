@@ -1,21 +1,30 @@
-"""What every command shares: options, exit codes, finding the hub, printing."""
+"""What every command shares: options, exit codes, finding the hub, printing.
+
+Light to import (the modules of the command groups import it at start, and a
+no-change ``mediahub build`` may finish before argparse is even loaded):
+argparse, json, pathlib and the configuration are imported where they are used.
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
-from typing import Any
 
-from mediahub import config as config_module
-from mediahub.config import Config
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+    from typing import Any
+
+    from mediahub.config import Config
 
 EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
 
 def common_options() -> argparse.ArgumentParser:
     """-v and --root, accepted before or after the command name."""
+    import argparse
+    from pathlib import Path
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-v",
@@ -34,10 +43,14 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def hub_root(args: argparse.Namespace) -> Path:
+    from pathlib import Path
+
     return Path(getattr(args, "root", None) or Path.cwd())
 
 
 def load_config(args: argparse.Namespace) -> Config:
+    from mediahub import config as config_module
+
     return config_module.load(hub_root(args))
 
 
@@ -46,5 +59,7 @@ def count(number: int, noun: str) -> str:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     json.dump(data, sys.stdout, indent=2, default=str, ensure_ascii=False)
     sys.stdout.write("\n")

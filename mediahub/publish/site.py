@@ -17,12 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mediahub import __version__
+from mediahub import model as model_module
 from mediahub.config import Config, record_podcast_guid
 from mediahub.content_scan import fingerprint, quick_digest, scan_sources
 from mediahub.errors import BuildError, ContentError, MediahubError
 from mediahub.files import exclusive
 from mediahub.model import Episode, Post
-from mediahub.publish.keys import digest, static_fingerprint, templates_fingerprint
+from mediahub.publish import stamp
+from mediahub.publish.keys import (
+    builtin_templates,
+    digest,
+    static_fingerprint,
+    templates_fingerprint,
+)
 from mediahub.publish.links import Links
 from mediahub.publish.writer import WriteStats
 from mediahub.store import Store
@@ -49,6 +56,9 @@ def build(
     now: datetime,
     keep_going: bool = False,
     progress: Callable[[str], None] | None = None,
+    *,
+    leave_stamp: bool = False,
+    url_option: str | None = None,
 ) -> BuildResult:
     """Publish every episode and post whose date has come; raise BuildError on bad input.
 
@@ -56,9 +66,14 @@ def build(
     files, configuration, templates, the followed sources) and no scheduled entry
     has come due, the outputs are still right and nothing is read or rendered.
     One build at a time per hub, across processes (a server's and the command's).
+
+    ``leave_stamp``: leave a build stamp (publish/stamp.py) for the next ``mediahub
+    build`` given ``url_option`` as its ``--url`` (None: none given, the command's
+    ``config`` is mediahub.toml's). Any build that writes the site removes the
+    stamp first.
     """
     with exclusive(config.paths.output_lock):
-        return _build(config, store, now, keep_going, progress)
+        return _build(config, store, now, keep_going, progress, leave_stamp, url_option)
 
 
 def _build(
@@ -67,16 +82,36 @@ def _build(
     now: datetime,
     keep_going: bool,
     progress: Callable[[str], None] | None,
+    leave_stamp: bool,
+    url_option: str | None,
 ) -> BuildResult:
+    root = str(config.paths.root)
+    # A stamp is found by the hub's root alone: only with the default state folder.
+    stamping = leave_stamp and config.paths.state == config.paths.root / stamp.STATE
+    inputs = stamp.Inputs() if stamping else None
     last = store.last_build(str(config.paths.output))
     if last is not None:
-        build_digest = _build_digest(config, store, quick_digest(config))
+        build_digest = _build_digest(config, store, quick_digest(config, inputs), inputs)
         unchanged = _unchanged_since_last_build(config, last, build_digest, now)
         if unchanged is not None:
-            return unchanged  # (a build with problems is never recorded as complete)
-    sources = scan_sources(config)
+            # (a build with problems is never recorded as complete)
+            if inputs is not None:
+                last_due = last[1]
+                stamp.write(
+                    root,
+                    inputs,
+                    url=url_option,
+                    output=str(config.paths.output),
+                    due=stamp.due_ns(datetime.fromisoformat(last_due) if last_due else None),
+                    outputs=last[2].get("outputs", []),
+                    counts=(unchanged.episodes, unchanged.posts, unchanged.scheduled),
+                )
+            return unchanged
+    # This build may write the site: no stamp may vouch for it until it is complete.
+    stamp.remove(stamp.state_folder(root))
+    sources = scan_sources(config, inputs if last is None else None)
     if last is None:  # a first build: the scan's own digest, not a second listing
-        build_digest = _build_digest(config, store, sources.digest)
+        build_digest = _build_digest(config, store, sources.digest, inputs)
     from mediahub.content import assign_guid, read_all
     from mediahub.publish.check import podcast_guid
     from mediahub.publish.plan import SitePlan
@@ -115,21 +150,33 @@ def _build(
     changed = [p for p in site.feed_paths if _read(config.paths.output / p) != before.get(p)]
     if not problems:
         due = next_scheduled(content, now)
+        outputs = sorted(site.writer.planned)
         summary = {
             "episodes": len(episodes),
             "posts": len(posts),
             "scheduled": scheduled,
-            "outputs": sorted(site.writer.planned),
+            "outputs": outputs,
         }
         # The build itself may have written a guid or podcast:guid: then scan again.
         if writes_sources:
-            build_digest = _build_digest(config, store, quick_digest(config))
+            inputs = stamp.Inputs() if stamping else None
+            build_digest = _build_digest(config, store, quick_digest(config, inputs), inputs)
         store.save_build(
             str(config.paths.output),
             build_digest,
             due.isoformat() if due else None,
             summary,
         )
+        if inputs is not None:
+            stamp.write(
+                root,
+                inputs,
+                url=url_option,
+                output=str(config.paths.output),
+                due=stamp.due_ns(due),
+                outputs=outputs,
+                counts=(len(episodes), len(posts), scheduled),
+            )
     return BuildResult(
         episodes=len(episodes),
         posts=len(posts),
@@ -140,11 +187,22 @@ def _build(
     )
 
 
-def _build_digest(config: Config, store: Store, sources: str) -> str:
+def _build_digest(
+    config: Config, store: Store, sources: str, inputs: stamp.Inputs | None = None
+) -> str:
     """Everything a build reads, in one digest (file contents by size and mtime);
-    ``sources`` is the content folders' digest (``quick_digest``)."""
-    followed = [(s.source.url, s.last_fetched, s.podcast_guid) for s in store.list_sources()]
+    ``sources`` is the content folders' digest (``quick_digest``). ``inputs`` records
+    the rest of what the digest reads (for the build stamp), each before it is read."""
     image = config.show.image
+    if inputs is not None:
+        inputs.file(os.path.abspath(config.source))
+        if image is not None:
+            inputs.file(str(image))
+        inputs.tree(str(builtin_templates()))
+        inputs.tree(str(config.paths.templates))
+        inputs.file(str(model_module.__file__))  # the parse cache's key holds its SHAPE
+        inputs.token = store.sources_token()
+    followed = [(s.source.url, s.last_fetched, s.podcast_guid) for s in store.list_sources()]
     return digest(
         __version__,
         config.source.read_bytes(),
