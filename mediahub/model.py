@@ -247,7 +247,11 @@ class Enclosure:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One normalised entry of an aggregated feed; HTML fields are already sanitised."""
+    """One normalised entry of an aggregated feed.
+
+    Its HTML fields hold the feed's HTML as fetched (untrusted): whatever shows them
+    sanitises them first (``mediahub.aggregate.sanitize.sanitize_html``).
+    """
 
     id: str
     title: str

@@ -386,7 +386,7 @@ def test_scripts_styles_and_comments_are_not_searchable_words(
         "<!-- draftnote -->"
     )
     steps = store_module.MIGRATIONS["items"]
-    monkeypatch.setattr(items_module, "_NOT_TEXT", re.compile("(?!)"))  # the old words
+    monkeypatch.setattr(items_module, "_MARKUP", re.compile("<[^>]*>"))  # the old words
     monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:3])
     path = tmp_path / "state" / "mediahub.sqlite"
     with Store(path) as old:

@@ -141,10 +141,10 @@ _TRACKING = re.compile(
     r"|ref|ref_src|cmpid|icid|ncid|sr_share|at_medium|at_campaign)$",
     re.IGNORECASE,
 )
-_TAG = re.compile(r"<[^>]*>")
-# Markup whose content is not prose: script and style elements, comments (unclosed: to the end).
-_NOT_TEXT = re.compile(
-    r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL
+# Markup, in one pass: script and style elements and comments with what they hold (not
+# prose; unclosed ones to the end), then any other tag.
+_MARKUP = re.compile(
+    r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*>", re.IGNORECASE | re.DOTALL
 )
 _WORD = re.compile(r"[^\w]+")
 
@@ -202,9 +202,7 @@ def _words(fragment: str | None) -> str:
     if not fragment:
         return ""
     if "<" in fragment:
-        if "<!--" in fragment or "<s" in fragment or "<S" in fragment:
-            fragment = _NOT_TEXT.sub(" ", fragment)
-        fragment = _TAG.sub(" ", fragment)
+        fragment = _MARKUP.sub(" ", fragment)
     if "&" in fragment:
         fragment = html.unescape(fragment)
     return fragment
