@@ -21,8 +21,10 @@ def main(argv: list[str]) -> int:
     # The first argument names a benchmark unless it is an option; the rest go to it.
     if argv and not argv[0].startswith("-"):
         if argv[0] not in available():
-            print(f"bench: unknown benchmark {argv[0]!r}; choose from {', '.join(available())}",
-                  file=sys.stderr)
+            print(
+                f"bench: unknown benchmark {argv[0]!r}; choose from {', '.join(available())}",
+                file=sys.stderr,
+            )
             return 2
         names = [argv[0]]
     else:

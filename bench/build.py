@@ -366,6 +366,7 @@ def main(argv: list[str]) -> str:
         prepare_a=lambda: clean(posts_hub),
         prepare_b=pelican_clean,
     )
+
     def remove_output(folder: Path) -> None:
         """Untimed: the site gone, the store (catalogue, parsed content) kept."""
         set_aside(folder / "public")

@@ -35,15 +35,24 @@ class Comparison:
 
     def row(self) -> str:
         r = self.ratios
-        return (f"| {self.name} | {self.a_label} {statistics.median(self.a_times):.3f} s | "
-                f"{self.b_label} {statistics.median(self.b_times):.3f} s | "
-                f"**{statistics.median(r):.1f}x** (min {min(r):.1f}, max {max(r):.1f}) |")
+        return (
+            f"| {self.name} | {self.a_label} {statistics.median(self.a_times):.3f} s | "
+            f"{self.b_label} {statistics.median(self.b_times):.3f} s | "
+            f"**{statistics.median(r):.1f}x** (min {min(r):.1f}, max {max(r):.1f}) |"
+        )
 
 
-def alternate(name: str, a_label: str, a: Callable[[], object], b_label: str,
-              b: Callable[[], object], runs: int = 5, warmup: int = 1,
-              prepare_a: Callable[[], object] | None = None,
-              prepare_b: Callable[[], object] | None = None) -> Comparison:
+def alternate(
+    name: str,
+    a_label: str,
+    a: Callable[[], object],
+    b_label: str,
+    b: Callable[[], object],
+    runs: int = 5,
+    warmup: int = 1,
+    prepare_a: Callable[[], object] | None = None,
+    prepare_b: Callable[[], object] | None = None,
+) -> Comparison:
     """Run a and b alternately after a warm-up; a is mediahub, b the peer.
 
     ``prepare_a``/``prepare_b`` run untimed before each run of a/b (as hyperfine's
@@ -110,8 +119,9 @@ def settle() -> None:
     os.sync()
 
 
-def timed_command(argv: list[str], env: dict[str, str] | None = None,
-                  cwd: Path | None = None) -> tuple[float, int]:
+def timed_command(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of a child process."""
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -131,8 +141,10 @@ def peer_venv(name: str, *packages: str) -> Path:
 
 
 def machine() -> str:
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{datetime.now(UTC):%Y-%m-%d}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{datetime.now(UTC):%Y-%m-%d}"
+    )
 
 
 def write_summary() -> None:
