@@ -6,11 +6,12 @@ hundreds of items and 1-5 MB; a share of podcast feeds carry itunes:summary,
 which the fast path leaves to feedparser, as it would in the wild. Each
 contender parses every body, on one core and in a process pool on all cores:
 
-- feedparser: ``parse_feed(fast=False)``, the reference (sanitising included);
+- feedparser: ``parse_feed(fast=False)``, the reference (normalising included;
+  feed HTML is kept as fetched and sanitised when a page shows it);
 - fast path: ``fast_parse`` alone (gate + feedparser-rs + adapter), no
   normalising, for scale;
 - parse_feed: as adopted, the fast path where it is proven, feedparser for
-  the rest, then normalising and sanitising (nh3) for both.
+  the rest, then normalising for both.
 
     python -m bench parse [--feeds N] [--runs R]
 
