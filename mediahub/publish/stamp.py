@@ -82,26 +82,25 @@ class Inputs:
         self.usable = True  # False: something could not be read, so no stamp
         self.token: str | None = None
 
-    def file(self, path: str) -> None:
+    def _stat(self, path: str) -> os.stat_result | None:
+        """``os.stat``, or None with the path noted as missing (or the stamp unusable)."""
         try:
-            info = os.stat(path)
+            return os.stat(path)
         except FileNotFoundError:
             self.missing.append(path)
-            return
         except OSError:
             self.usable = False
-            return
-        self.files.append((path, info.st_size, info.st_mtime_ns))
+        return None
+
+    def file(self, path: str) -> None:
+        info = self._stat(path)
+        if info is not None:
+            self.files.append((path, info.st_size, info.st_mtime_ns))
 
     def folder(self, path: str) -> bool:
         """Record a folder before it is listed; False if it is not one."""
-        try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            self.missing.append(path)
-            return False
-        except OSError:
-            self.usable = False
+        info = self._stat(path)
+        if info is None:
             return False
         if not stat.S_ISDIR(info.st_mode):
             self.usable = False
@@ -115,13 +114,8 @@ class Inputs:
         stack = [root]
         while stack:
             folder = stack.pop()
-            try:
-                info = os.stat(folder)
-            except FileNotFoundError:
-                self.missing.append(folder)
-                continue
-            except OSError:
-                self.usable = False
+            info = self._stat(folder)
+            if info is None:
                 continue
             if (info.st_dev, info.st_ino) in seen:
                 continue
