@@ -9,6 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mediahub.aggregate.parse import ParseError, duration_seconds, parse_feed
 from mediahub.aggregate.sanitize import sanitize_html
@@ -247,3 +249,64 @@ def test_runs_in_a_process_pool_and_results_pickle() -> None:
 )
 def test_duration_seconds(text: str, seconds: float | None) -> None:
     assert duration_seconds(text) == seconds
+
+
+_OFFSETS = ["+0000", "-0500", "+0530", "-0930", "+1400", "GMT", "UT", "UTC", "Z", "gmt"]
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)),
+    offset=st.sampled_from(_OFFSETS),
+    day_name=st.sampled_from(["", "Mon, ", "tue, ", "Sun ", "WED,  "]),
+    upper=st.booleans(),
+    pad=st.booleans(),
+)
+def test_the_plain_rfc822_reading_is_feedparsers(
+    moment: datetime, offset: str, day_name: str, upper: bool, pad: bool
+) -> None:
+    """The fast path's reading of "Mon, 02 Nov 2026 07:30:00 +0000" dates is exactly
+    feedparser's, including at the ends of the calendar (offsets past year 9999)."""
+    from feedparser.datetimes import _parse_date
+
+    from mediahub.aggregate.parse import _plain_rfc822
+
+    day = f"{moment.day:02d}" if pad else str(moment.day)
+    raw = f"{day_name}{day} {moment:%b} {moment.year:04d} {moment:%H:%M:%S} {offset}"
+    raw = raw.upper() if upper else raw
+    fast = _plain_rfc822(raw)
+    assert fast is not None or moment.year in (1000, 9999)
+    assert (fast or _parse_date(raw)) == _parse_date(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mon, 31 Feb 2026 07:30:00 +0000",  # no such day: feedparser's other handlers try
+        "Mon, 02 November 2026 07:30:00 +0000",
+        "Mon, 02 Nov 26 07:30:00 +0000",
+        "Mon, 02 Nov 2026 07:30 +0000",
+        "Mon, 02 Nov 2026 07:30:00 EST",
+        "Mon, 02 Nov 2026 07:30:00 +0000 (UTC)",
+        "2026-11-02T07:30:00Z",
+        "Mon, 02 Nov 2026 25:30:00 +0000",
+    ],
+)
+def test_dates_in_other_forms_are_left_to_feedparser(raw: str) -> None:
+    from feedparser.datetimes import _parse_date
+
+    from mediahub.aggregate.parse import _plain_rfc822
+
+    assert _plain_rfc822(raw) is None
+    entry = parse_feed(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><guid>g</guid><title>One</title><pubDate>"
+        + raw.encode()
+        + b"</pubDate></item></channel></rss>",
+        "https://x.example/feed",
+    ).items[0]
+    expected = _parse_date(raw)
+    if expected is None:
+        assert entry.published is None
+    else:
+        assert entry.published is not None
+        assert entry.published.utctimetuple()[:6] == tuple(expected)[:6]

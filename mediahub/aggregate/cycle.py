@@ -36,7 +36,7 @@ from mediahub.errors import FetchError, MediahubError, ParseError
 from mediahub.model import ParsedFeed, SourceState
 
 if TYPE_CHECKING:
-    from mediahub.store.items import ItemFacts
+    from mediahub.store.items import ItemRow
 
 # A permanent redirect moves a source only after this many fetches in a row saw it.
 MOVE_AFTER = 3
@@ -87,19 +87,30 @@ def parse_within(
         signal.signal(signal.SIGALRM, previous)
 
 
-def parse_for_store(
-    seconds: float, body: bytes, url: str, content_type: str | None = None
-) -> tuple[ParsedFeed, tuple[ItemFacts, ...]]:
-    """``parse_within``, plus what the store derives from each item (in a pool process).
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed feed as the parse workers hand it back: the feed itself without its
+    items, how often it posts, and its items as rows for the store (``ItemRow``)."""
 
-    Content hashes, story keys and search text are pure functions of an item;
-    computed here they cost the parse workers, on every core, instead of the
-    store's single writer thread.
+    feed: ParsedFeed
+    posting: timedelta | None
+    rows: tuple[ItemRow, ...]
+
+
+def parse_for_store(
+    seconds: float, body: bytes, url: str, content_type: str | None, now: datetime
+) -> Prepared:
+    """``parse_within``, plus all that storing derives from the items alone (in a pool
+    process): content digests, story keys, search text, the columns as text.
+
+    Computed here they cost the parse workers, on every core, instead of the
+    cycle's process, and only strings cross back to it.
     """
-    from mediahub.store.items import feed_facts
+    from mediahub.store.items import feed_rows
 
     feed = parse_within(seconds, body, url, content_type)
-    return feed, feed_facts(feed)
+    posting = posting_interval([i.published or i.updated for i in feed.items], now)
+    return Prepared(replace(feed, items=()), posting, feed_rows(feed))
 
 
 def _worker_memory() -> None:
@@ -140,7 +151,7 @@ class CycleStore(Protocol):
         feed: ParsedFeed,
         now: datetime,
         *,
-        facts: Sequence[ItemFacts] | None = None,
+        rows: Sequence[ItemRow] | None = None,
     ) -> int: ...
 
 
@@ -530,17 +541,16 @@ class Cycle:
         url = state.source.url
         loop = asyncio.get_running_loop()
         async with self._parsing:
-            feed, facts = await loop.run_in_executor(
+            prepared = await loop.run_in_executor(
                 self._parse_pool(),
                 parse_for_store,
                 self.settings.parse_timeout,
                 resp.body,
                 resp.url,
                 resp.content_type,
+                self.now,
             )
-        dates = [i.published or i.updated for i in feed.items]
-        interval = posting_interval(dates, self.now)
-        posting = interval if interval is not None else None
+        feed, posting = prepared.feed, prepared.posting
         state = replace(
             ok,
             feed_title=feed.title or state.feed_title,
@@ -554,14 +564,14 @@ class Cycle:
             next_fetch=self._next(state, posting, [*hints, feed.ttl_seconds]),
         )
         # Items and the state that records their body go to the store as one write.
-        new = await self._write(self._save_feed, url, feed, facts, state)
+        new = await self._write(self._save_feed, url, feed, prepared.rows, state)
         note = f"recovered from: {feed.bozo}" if feed.bozo else None
         return state, Outcome(url, "fetched", int(new), note), True  # type: ignore[call-overload]
 
     def _save_feed(
-        self, url: str, feed: ParsedFeed, facts: Sequence[ItemFacts], state: SourceState
+        self, url: str, feed: ParsedFeed, rows: Sequence[ItemRow], state: SourceState
     ) -> int:
-        new = self.store.save_items(url, feed, self.now, facts=facts)
+        new = self.store.save_items(url, feed, self.now, rows=rows)
         self.store.save_fetch_state(state)
         return new
 

@@ -14,10 +14,11 @@ import calendar
 import hashlib
 import io
 import re
+import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -61,11 +62,52 @@ def parse_feed(
 
 
 def _dated(entry: dict[str, Any]) -> dict[str, Any]:
-    """The fast path's raw date strings, read by feedparser's own date parser."""
+    """The fast path's raw date strings, read as feedparser's own date parser reads them."""
     for key in ("published", "created", "updated"):
         raw = entry.get(key)
-        entry[key + "_parsed"] = _parse_date(raw) if raw else None
+        entry[key + "_parsed"] = (_plain_rfc822(raw) or _parse_date(raw)) if raw else None
     return entry
+
+
+# An RFC 822 date as feeds almost always write it: "Mon, 02 Nov 2026 07:30:00 +0000".
+_RFC822 = re.compile(
+    r"\s*(?:(?:mon|tue|wed|thu|fri|sat|sun),?\s+)?(\d{1,2})\s+"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(\d{4})\s+"
+    r"(\d\d):(\d\d):(\d\d)\s+(?:([+-])(\d\d)(\d\d)|gmt|ut|utc|z)\s*",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    m: n
+    for n, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _plain_rfc822(raw: str) -> time.struct_time | None:
+    """feedparser's reading of the commonest date form, at a fraction of its cost (a
+    quarter of what parsing a feed took); None for anything else, which goes to
+    feedparser's ``_parse_date`` as before.
+
+    The same result as feedparser by construction: its first handler (W3C-DTF)
+    wants four leading digits, which this form never has, so its RFC 822 handler
+    decides, and this is that handler's arithmetic for the one form. A test holds
+    the two equal over every date of the corpus and generated ones.
+    """
+    match = _RFC822.fullmatch(raw)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, off_hours, off_minutes = match.groups()
+    try:
+        stamp = datetime(
+            int(year), _MONTHS[month.title()], int(day), int(hour), int(minute), int(second)
+        )
+        if sign:
+            offset = timedelta(hours=int(off_hours), minutes=int(off_minutes))
+            stamp = stamp - offset if sign == "+" else stamp + offset
+        return stamp.utctimetuple()
+    except (ValueError, OverflowError):
+        return None  # feedparser's other handlers may still read it
 
 
 def _gunzip(body: bytes, url: str) -> bytes:
