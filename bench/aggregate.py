@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import WORK, Comparison, machine, peer_venv
+from bench.common import WORK, Comparison, machine, peer_venv, settle
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTS = 16
@@ -242,7 +242,12 @@ def _memory_kib(pid: int) -> int:
 
 
 def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]:
-    """Wall time, peak memory of the process tree (KiB) and stdout of one command."""
+    """Wall time, peak memory of the process tree (KiB) and stdout of one command.
+
+    What earlier runs wrote (a cold cycle leaves hundreds of MB of database) is
+    flushed first, untimed, so no run pays for the writeback of the one before.
+    """
+    settle()
     # Output goes to files, not pipes: a pipe nobody reads while the command runs
     # fills up (a 1,000-source JSON report is larger than its buffer) and blocks it.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
