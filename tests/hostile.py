@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +28,12 @@ from tests.aggserver import serving_in_thread
 
 MARK = "/pwned/"
 XXE = "/xxe/"
+# The items' date: an hour before the tests run. The hub aggregates them with the real
+# clock and its topic pages hide sources silent for 28 days, so a fixed date would
+# empty those pages (and make the checks on them vacuous) four weeks after it.
+POSTED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+POSTED_RFC822 = format_datetime(POSTED, usegmt=True)
+POSTED_ISO = POSTED.isoformat().replace("+00:00", "Z")
 _ZEROS = bytes(1024 * 1024)
 
 
@@ -43,7 +51,7 @@ def rss(title: str, items: str, *, head: str = "", channel: str = "") -> bytes:
 def item(n: int, title: str, description: str = "", extra: str = "") -> str:
     return (
         f"<item><title>{title}</title><guid>urn:hostile:{n}</guid>"
-        f"<link>http://127.0.0.1/item/{n}</link><pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>"
+        f"<link>http://127.0.0.1/item/{n}</link><pubDate>{POSTED_RFC822}</pubDate>"
         f"<description>{description}</description>{extra}</item>"
     )
 
@@ -218,7 +226,7 @@ def xss_atom(mark: str) -> bytes:
     for n, (name, payload) in enumerate(xss_payloads(mark).items(), start=1):
         entries.append(
             f'<entry><title type="html">{escape(payload)}</title><id>urn:atom:{n}</id>'
-            f'<link href="http://127.0.0.1/atom/{n}"/><updated>2026-11-02T10:00:00Z</updated>'
+            f'<link href="http://127.0.0.1/atom/{n}"/><updated>{POSTED_ISO}</updated>'
             f'<summary type="html">{escape(payload)}</summary>'
             f'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>{name}</p>'
             f"<script>{_js(mark, 'xhtml-' + name)}</script>"
@@ -227,7 +235,7 @@ def xss_atom(mark: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         '<title type="html">&lt;img src=x: onerror=alert(1)&gt;Atom hostile</title>'
-        "<id>urn:atom:hostile</id><updated>2026-11-02T10:00:00Z</updated>"
+        f"<id>urn:atom:hostile</id><updated>{POSTED_ISO}</updated>"
         f'<link href="javascript:{_js(mark, "atom-link")}"/>{"".join(entries)}</feed>'
     ).encode()
 
@@ -391,7 +399,7 @@ def _xss_json(mark: str) -> bytes:
             "url": f"http://127.0.0.1/json/{n}",
             "title": f"{name} {payload}",
             "content_html": payload,
-            "date_published": "2026-11-02T10:00:00Z",
+            "date_published": POSTED_ISO,
         }
         for n, (name, payload) in enumerate(xss_payloads(mark).items(), start=1)
     ]
