@@ -22,6 +22,7 @@ $(VENV)/.test-installed: $(VENV)/.python-ok pyproject.toml
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
+	$(BIN)/python feeds/redate.py
 	-$(BIN)/mediahub aggregate --all
 	$(BIN)/mediahub build
 	$(BIN)/mediahub serve --port $(PORT)
