@@ -3,6 +3,7 @@ feed and downloads an enclosure through it, and SIGTERM stops every worker grace
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -79,6 +80,7 @@ def test_sigterm_stops_all_workers_and_writes_out_logs_and_counts(hub: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a failing run kills every process it made (finally)
     )
     try:
         wait_for_port(port, proc)
@@ -92,9 +94,12 @@ def test_sigterm_stops_all_workers_and_writes_out_logs_and_counts(hub: Path) -> 
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        if proc.poll() is None or sys.exc_info()[0] is not None:
+            # The whole session: a worker left behind holds the output pipes, and the
+            # test would wait on them for ever instead of failing.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     # The access log is buffered; stopping writes it out.
@@ -110,3 +115,20 @@ def test_sigterm_stops_all_workers_and_writes_out_logs_and_counts(hub: Path) -> 
     # Counted downloads were written before the process left (flushed on shutdown).
     stats = run_cli("stats", "--json", cwd=hub)
     assert stats.code == 0 and json.loads(stats.out)["total"] == 1
+
+
+def test_a_worker_whose_parent_is_already_gone_stops_at_once() -> None:
+    """The orphan watch compares with the pid that forked the worker: a parent that died
+    while the worker was still starting (so the worker's ppid was init's already when the
+    watch began) still stops it."""
+    import asyncio
+
+    from mediahub.serve.run import _orphaned
+
+    async def watch() -> bool:
+        stop = asyncio.Event()
+        # Our parent is pytest's launcher: any other pid stands for a parent gone.
+        await asyncio.wait_for(_orphaned(stop, os.getppid() + 1_000_000), timeout=5)
+        return stop.is_set()
+
+    assert asyncio.run(watch())

@@ -127,7 +127,7 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     watcher = None
     if not children and os.getpid() != _FIRST_PID:
-        watcher = asyncio.create_task(_orphaned(stop))
+        watcher = asyncio.create_task(_orphaned(stop, _FIRST_PID))
     if on_ready is not None:
         on_ready()
     try:
@@ -144,9 +144,14 @@ async def _serve(
             await asyncio.to_thread(_reap, children, SHUTDOWN_SECONDS + 5)
 
 
-async def _orphaned(stop: asyncio.Event) -> None:
-    """A worker whose parent died (kill -9) stops too, instead of serving alone."""
-    parent = os.getppid()
+async def _orphaned(stop: asyncio.Event, parent: int) -> None:
+    """A worker whose parent died (kill -9) stops too, instead of serving alone.
+
+    ``parent`` is the pid that forked the worker, not whatever ``getppid`` says when
+    the watch begins: a parent that died while the worker was still starting (its
+    SIGTERM then came before the worker listened for it) has already left it to init,
+    and a watch comparing against that would wait for a change that never comes.
+    """
     while os.getppid() == parent:
         await asyncio.sleep(1.0)
     stop.set()
