@@ -85,14 +85,14 @@ _MONTHS = {
 
 
 def _plain_rfc822(raw: str) -> time.struct_time | None:
-    """feedparser's reading of the commonest date form, at a fraction of its cost (a
-    quarter of what parsing a feed took); None for anything else, which goes to
-    feedparser's ``_parse_date`` as before.
+    """feedparser's reading of the commonest date form, at a fraction of its cost
+    (its handler chain was about a fifth of ``parse_feed`` under cProfile); None for
+    anything else, which goes to feedparser's ``_parse_date`` as before.
 
     The same result as feedparser by construction: its first handler (W3C-DTF)
     wants four leading digits, which this form never has, so its RFC 822 handler
-    decides, and this is that handler's arithmetic for the one form. A test holds
-    the two equal over every date of the corpus and generated ones.
+    decides, and this is that handler's arithmetic for the one form. Tests hold the
+    two equal on generated dates (test_parse) and the corpus (test_parse_differential).
     """
     match = _RFC822.fullmatch(raw)
     if match is None:
