@@ -272,14 +272,18 @@ def _indexed_words(store: Store) -> set[str]:
 
 def test_updates_and_removals_take_their_words_out_of_the_index(store: Store) -> None:
     """The index keeps no text: it forgets a row by being told its words again, which
-    the store recomputes from the row (updates) and its delete trigger (removals,
-    retention, a source's items going with it)."""
+    the schema's triggers recompute from the row (updates, removals, retention, a
+    source's items going with it). Saving leaves new words to update_search."""
     store.save_items(A, feed(item(1, summary_html="<p>alpha <b>beta</b> &amp; gamma</p>")), NOW)
     store.save_items(B, feed(item(2, summary_html="<p>delta</p>", author="Epsilon Writer")), NOW)
+    assert _indexed_words(store) == set() and store.pending_search() == 2
+    assert store.update_search() == 2 and store.pending_search() == 0
     assert {"alpha", "beta", "gamma", "delta", "epsilon"} <= _indexed_words(store)
     store.save_items(A, feed(item(1, summary_html="<p>zeta</p>")), NOW)  # an update
-    assert not {"alpha", "beta", "gamma"} & _indexed_words(store)
-    assert [h.stored.item.id for h in store.search_items("zeta")] == ["id-1"]
+    assert not {"alpha", "beta", "gamma", "zeta"} & _indexed_words(store)
+    assert store.pending_search() == 1
+    assert [h.stored.item.id for h in store.search_items("zeta")] == ["id-1"]  # catches up
+    assert "zeta" in _indexed_words(store) and store.pending_search() == 0
     store.save_items(B, feed(item(0)), NOW, keep_newest=1)  # retention drops id-2
     assert not {"delta", "epsilon"} & _indexed_words(store)
     store.remove_source(A)
@@ -288,8 +292,86 @@ def test_updates_and_removals_take_their_words_out_of_the_index(store: Store) ->
     store._db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
 
 
+def test_rows_changed_or_removed_before_they_are_indexed_leave_the_index_alone(
+    store: Store,
+) -> None:
+    """A pending row's words are not in the index: changing or removing it must not
+    take them out (a contentless index told to forget words it never held is corrupt)."""
+    store.save_items(A, feed(item(1, summary_html="<p>first</p>"), item(2)), NOW)
+    store.update_search()
+    store.save_items(A, feed(item(3, summary_html="<p>pending</p>")), NOW)
+    store.save_items(A, feed(item(3, summary_html="<p>revised</p>")), NOW)  # still pending
+    store.save_items(A, feed(item(4, summary_html="<p>doomed</p>")), NOW)
+    newest = item(9, published=NOW + timedelta(hours=1))
+    store.save_items(A, feed(newest), NOW + timedelta(hours=1), keep_newest=1)  # 1-4 go
+    assert store.pending_search() == 1 and _index(store) == _rebuilt_index(store) == []
+    store._db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+    store.update_search()
+    assert [h.stored.item.id for h in store.search_items("story")] == ["id-9"]
+    assert not {"first", "pending", "revised", "doomed"} & _indexed_words(store)
+
+
+def test_the_index_catches_up_in_chunks_with_progress(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mediahub.store import items as items_module
+
+    monkeypatch.setattr(items_module, "SEARCH_CHUNK", 3)
+    store.save_items(A, feed(*(item(n) for n in range(8))), NOW)
+    seen: list[tuple[int, int]] = []
+    assert store.update_search(progress=lambda done, total: seen.append((done, total))) == 8
+    assert seen == [(3, 8), (6, 8), (8, 8)]
+    assert store.update_search() == 0 and len(store.search_items("headline")) == 8
+    assert _index(store) == _rebuilt_index(store)
+
+
+_WORDS = ("alpha", "beta", "gamma", "delta")
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("save"),
+                st.sampled_from([A, B]),
+                st.lists(st.tuples(st.integers(0, 5), st.sampled_from(_WORDS)), max_size=4),
+                st.none() | st.integers(1, 3),
+            ),
+            st.tuples(st.just("index")),
+            st.tuples(st.just("remove"), st.sampled_from([A, B])),
+        ),
+        max_size=12,
+    )
+)
+def test_any_sequence_of_writes_keeps_the_index_exactly_the_indexed_rows(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[object, ...]]
+) -> None:
+    """Whatever is saved, changed, pruned, removed or indexed in whatever order, the
+    index holds exactly the words of the rows not pending, and after update_search
+    those of every row."""
+    with Store(tmp_path_factory.mktemp("fts") / "mediahub.sqlite") as s:
+        for step in steps:
+            if step[0] == "save":
+                _, url, entries, keep = step
+                when = NOW + timedelta(minutes=len(s._db.execute("SELECT 1 FROM items").fetchall()))
+                items = {n: item(n, summary_html=f"<p>{word} {n}</p>") for n, word in entries}  # type: ignore[union-attr]
+                s.add_source(Source(url=str(url), topic="t"), NOW)
+                s.save_items(str(url), feed(*items.values()), when, keep_newest=keep)  # type: ignore[arg-type]
+            elif step[0] == "index":
+                s.update_search()
+            else:
+                s.remove_source(str(step[1]))
+            assert _index(s) == _rebuilt_index(s)
+        s._db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+        s.update_search()
+        assert s.pending_search() == 0
+        assert _index(s) == _rebuilt_index(s)
+        s._db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+
+
 def _rebuilt_index(store: Store) -> list[tuple[object, ...]]:
-    """What the index of the items stored now would be, built from scratch elsewhere."""
+    """What the index of the items stored now would be, built from scratch elsewhere
+    (without the rows waiting for update_search)."""
     import sqlite3
 
     from mediahub.store.items import search_text
@@ -301,6 +383,7 @@ def _rebuilt_index(store: Store) -> list[tuple[object, ...]]:
     )
     rows = store._db.execute(
         "SELECT item_key, title, summary_html, content_html, author FROM items"
+        " WHERE item_key NOT IN (SELECT item_key FROM search_pending)"
     )
     db.executemany(
         "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
@@ -330,18 +413,17 @@ def test_a_database_with_the_old_search_index_is_migrated_and_searches_alike(
         old.add_source(Source(url=B, topic="leadership"), NOW)
         old.save_items(A, feed(item(1), item(2, summary_html=long_text)), NOW)
         old.save_items(B, feed(item(3, title="Coaching the coaches", author="Ann")), NOW)
-        before = [(h.stored.item.id, h.snippet) for h in old.search_items("coaching")]
-        cut = dict(
-            old._db.execute(
-                "SELECT i.id, snippet(items_fts, 1, '', '', ' … ', 24) FROM items_fts"
-                " JOIN items i ON i.rowid = items_fts.rowid WHERE items_fts MATCH ?",
-                ('"coaching"*',),
-            )
-        )
-    assert len(before) == 3 and "…" in cut["id-2"]
-    assert {item_id: snippet for item_id, snippet in before} == cut
+        _index_as_saving_did(old)
+        before = old._db.execute(
+            "SELECT i.id, snippet(items_fts, 1, '', '', ' … ', 24) FROM items_fts"
+            " JOIN items i ON i.rowid = items_fts.rowid WHERE items_fts MATCH ?"
+            " ORDER BY bm25(items_fts, 5.0, 1.0), i.sort_date DESC",
+            ('"coaching"*',),
+        ).fetchall()
+    assert len(before) == 3 and "…" in dict(before)["id-2"]
     monkeypatch.undo()
     with Store(path) as store:  # migrates
+        assert store.pending_search() == 0
         assert [(h.stored.item.id, h.snippet) for h in store.search_items("coaching")] == before
         tables = {str(r[0]) for r in store._db.execute("SELECT name FROM sqlite_master")}
         assert "items_fts" in tables and "items_fts_content" not in tables
@@ -351,6 +433,20 @@ def test_a_database_with_the_old_search_index_is_migrated_and_searches_alike(
         assert {h.stored.item.id for h in store.search_items("coaching")} == {"id-1", "id-2"}
         assert _index(store) == _rebuilt_index(store)
         assert store.integrity_ok()
+
+
+def _index_as_saving_did(store: Store) -> None:
+    """Index every stored row, as saving items did before the index caught up apart
+    (for databases made with earlier schemas, which have no search_pending)."""
+    from mediahub.store import items as items_module
+
+    rows = store._db.execute(
+        "SELECT item_key, title, summary_html, content_html, author FROM items"
+    ).fetchall()
+    store._db.executemany(
+        "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+        [(key, title, items_module.search_text(s, c, a)) for key, title, s, c, a in rows],
+    )
 
 
 def test_rows_of_an_earlier_digest_format_are_rewritten_once_uncounted(store: Store) -> None:
@@ -410,7 +506,10 @@ def test_scripts_styles_and_comments_are_not_searchable_words(
     with Store(path) as old:
         old.add_source(Source(url=A, topic="leadership"), NOW)
         old.save_items(A, feed(item(1, summary_html=hostile)), NOW)
-        assert [h.stored.item.id for h in old.search_items("trackerjs")] == ["id-1"]
+        _index_as_saving_did(old)
+        assert old._db.execute(
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH 'trackerjs'"
+        ).fetchall() == [(1,)]
     monkeypatch.undo()
     with Store(path) as store:  # migrates
         for word in ("trackerjs", "banner", "draftnote"):

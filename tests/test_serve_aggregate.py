@@ -1,5 +1,6 @@
 """Aggregation inside the running server: a local feed gains an item, and the served topic
-page shows it without a restart; a source that fails first is retried, not fatal."""
+page shows it without a restart, and search finds it; a source that fails first is
+retried, not fatal."""
 
 from __future__ import annotations
 
@@ -100,3 +101,14 @@ def test_a_new_item_reaches_the_served_topic_page_without_a_restart(hub: Path) -
                 "the new item on the served topic page",
             )
             assert app[PUBLISHER].builds == builds  # topics only, no full rebuild
+
+            def indexed() -> bool:
+                """Every stored item in the search index, put there by serve after the cycle
+                (search_items would index them itself: the index is read directly)."""
+                with Store(config.paths.database) as store:
+                    found = store._db.execute(
+                        "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'headline'"
+                    ).fetchone()[0]
+                    return store.pending_search() == 0 and found == 1
+
+            wait_until(indexed, "the new item in the search index")

@@ -101,7 +101,7 @@ def parse_for_store(
     seconds: float, body: bytes, url: str, content_type: str | None, now: datetime
 ) -> Prepared:
     """``parse_within``, plus all that storing derives from the items alone (in a pool
-    process): content digests, story keys, search text, the columns as text.
+    process): content digests, story keys, the columns as text.
 
     Computed here they cost the parse workers, on every core, instead of the
     cycle's process, and only strings cross back to it.

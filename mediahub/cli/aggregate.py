@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mediahub.cli.common import EXIT_OK, EXIT_USER, count, load_config, print_json
+from mediahub.cli.common import (
+    EXIT_OK,
+    EXIT_USER,
+    count,
+    load_config,
+    print_json,
+    progress_bar,
+)
 from mediahub.errors import MediahubError
 
 if TYPE_CHECKING:
@@ -245,13 +252,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     def progress(outcome: Outcome, done: int, total: int) -> None:
         if tty:
-            width = 30
-            filled = width * done // max(total, 1)
-            bar = "#" * filled + "-" * (width - filled)
-            sys.stderr.write(f"\raggregate [{bar}] {done}/{total}")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+            progress_bar("aggregate", done, total)
         else:
             extra = f" {outcome.new_items} new" if outcome.new_items else ""
             log.info("%s %s%s", outcome.kind, outcome.url, extra)

@@ -63,3 +63,13 @@ def print_json(data: Any) -> None:
 
     json.dump(data, sys.stdout, indent=2, default=str, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def progress_bar(label: str, done: int, total: int, width: int = 30) -> None:
+    """Draw ``label [####----] done/total`` over itself on stderr (a terminal's), a
+    newline once ``done`` reaches ``total``."""
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r{label} [{'#' * filled}{'-' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()

@@ -165,7 +165,8 @@ def scheduled_publishing(publisher: Publisher, tick: float) -> Callable[[], Awai
 def aggregation(
     publisher: Publisher, idle: float = 60.0, subscriber: Subscriber | None = None
 ) -> Callable[[], Awaitable[float]]:
-    """A step that runs one aggregation cycle over the due sources, then rebuilds topics.
+    """A step that runs one aggregation cycle over the due sources, then rebuilds topics
+    and brings the search index up to date (the cycle itself leaves it behind).
 
     It returns the pause until the next source is due (at most ``idle`` seconds,
     so sources added with 'mediahub sources add' meanwhile are picked up).
@@ -188,6 +189,8 @@ def aggregation(
         if report.new_items:
             written = await publisher.rebuild_topics(now)
             log.info("aggregate: %d topic files rebuilt", written)
+            indexed = await asyncio.to_thread(_update_search, config.paths.database)
+            log.info("aggregate: %d items indexed for search", indexed)
         if subscriber is not None:
             await subscriber.maintain(states)
         if not upcoming:
@@ -196,6 +199,12 @@ def aggregation(
         return max(0.5, min(idle, wait))
 
     return step
+
+
+def _update_search(database: Path) -> int:
+    """The search index brought up to date after a cycle (its own connection: a thread's)."""
+    with Store(database) as store:
+        return store.update_search()
 
 
 def watch_content(publisher: Publisher, stop: asyncio.Event) -> Callable[[], Awaitable[float]]:

@@ -127,6 +127,34 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT item_key, title, mediahub_search_text(summary_html, content_html, author)
         FROM items
     """,
+    # The search index catches up after storing instead of during it (as reader's
+    # update_search does): indexing was half of what the aggregation cycle's writer
+    # spent. search_pending lists the rows whose words are not in the index; every
+    # other row's are. The triggers keep that true for every write: a new row is
+    # pending; a changed indexed row gives its old words back and is pending again; a
+    # removed row gives its words back only if the index holds them.
+    """
+    DROP TRIGGER items_fts_delete;
+    CREATE TABLE search_pending (item_key INTEGER PRIMARY KEY);
+    CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN
+        INSERT INTO search_pending (item_key) VALUES (new.item_key);
+    END;
+    CREATE TRIGGER items_search_update
+    AFTER UPDATE OF title, summary_html, content_html, author ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, body)
+            SELECT 'delete', old.item_key, old.title,
+                mediahub_search_text(old.summary_html, old.content_html, old.author)
+            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
+        INSERT OR IGNORE INTO search_pending (item_key) VALUES (old.item_key);
+    END;
+    CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, body)
+            SELECT 'delete', old.item_key, old.title,
+                mediahub_search_text(old.summary_html, old.content_html, old.author)
+            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
+        DELETE FROM search_pending WHERE item_key = old.item_key;
+    END
+    """,
 )
 
 # A changed item is rewritten at most this many times a day.
@@ -352,19 +380,22 @@ _UPDATE = (
     " content_hash = ?, sort_date = ?, last_changed = ?, changes_today = ?"
     " WHERE rowid = ?"
 )
-# A stored row's entry leaves the contentless index by repeating what it indexed.
-_UNINDEX = (
-    "INSERT INTO items_fts (items_fts, rowid, title, body)"
-    " SELECT 'delete', item_key, title, mediahub_search_text(summary_html, content_html, author)"
-    " FROM items WHERE item_key = ?"
+# Pending rows put into the search index (update_search), oldest first.
+_INDEX_PENDING = (
+    "INSERT INTO items_fts (rowid, title, body)"
+    " SELECT i.item_key, i.title, mediahub_search_text(i.summary_html, i.content_html, i.author)"
+    " FROM search_pending p JOIN items i ON i.item_key = p.item_key"
+    " WHERE p.item_key <= ?"
 )
+# Rows put into the index per transaction (a cycle writing meanwhile waits at most one).
+SEARCH_CHUNK = 2000
 # Bound parameters per IN (...) list.
 _CHUNK = 500
 
 
 class ItemRow(NamedTuple):
     """An item as the store writes it, with what saving derives from it alone (its
-    content digest, story keys and search text): strings and numbers only.
+    content digest and story keys): strings and numbers only.
 
     Pure functions of the item, so the aggregation cycle makes rows in its parse
     workers (on every core), and they cross to the store's writer as tuples of
@@ -386,7 +417,6 @@ class ItemRow(NamedTuple):
     digest: str
     link_key: str | None
     title_key: str | None
-    search_body: str
 
 
 def _content(row: ItemRow) -> tuple[object, ...]:
@@ -409,7 +439,6 @@ def item_row(item: Item) -> ItemRow:
         _hash(item),
         canonical_link(item.link),
         title_key(item.title),
-        search_text(item.summary_html, item.content_html, item.author),
     )
 
 
@@ -446,7 +475,8 @@ class _Batch:
 
     The decisions are those of saving the items one by one (dedup by id, capped
     updates, stories from other sources): only other sources' items can lend a
-    story, so nothing written in the batch changes another item's lookup.
+    story, so nothing written in the batch changes another item's lookup. The
+    search index is left to the schema's triggers and ``update_search``.
     """
 
     def __init__(self, db: sqlite3.Connection, source_url: str, now: datetime) -> None:
@@ -462,13 +492,12 @@ class _Batch:
                 (source_url,),
             )
         }
-        # Explicit rowids for new rows (the writer holds the lock), so their search
-        # entries can be written in bulk too.
+        # Explicit rowids for new rows (the writer holds the lock): stories are looked
+        # up for the whole batch before it is written.
         self.next_rowid = int(db.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0])
         # rowid -> what to insert (see add)
         self.inserts: dict[int, list[object]] = {}
         self.updates: dict[int, tuple[object, ...]] = {}
-        self.index: dict[int, tuple[str, str]] = {}
 
     def add(self, row: ItemRow) -> None:
         digest = row.digest
@@ -480,7 +509,6 @@ class _Batch:
             sort_date = row.published or self.stamp
             # [row, sort date, changes today, link key, title key, date for the story window]
             self.inserts[rowid] = [row, sort_date, 0, row.link_key, row.title_key, sort_date]
-            self.index[rowid] = (row.title, row.search_body)
             return
         if known.digest == digest:
             return
@@ -493,7 +521,6 @@ class _Batch:
             known.last_changed = known.last_changed if same_day else self.stamp
             known.changes_today = known.changes_today + 1 if same_day else 1
         known.digest = digest
-        self.index[known.rowid] = (row.title, row.search_body)
         if known.new:
             # Changed again within the same feed: the row to insert takes the new values
             # (its keys and story stay those of the first, as an update would leave them).
@@ -513,8 +540,6 @@ class _Batch:
         """Write the batch; return how many items were new."""
         db = self.db
         if self.updates:
-            # The index forgets the old words first (read from the row before it changes).
-            db.executemany(_UNINDEX, ((rowid,) for rowid in self.updates))
             db.executemany(_UPDATE, self.updates.values())
         if self.inserts:
             stories = self._stories()
@@ -524,11 +549,6 @@ class _Batch:
                     self._row(rowid, pending, stories.get(rowid))
                     for rowid, pending in self.inserts.items()
                 ),
-            )
-        if self.index:
-            db.executemany(
-                "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-                ((rowid, title, body) for rowid, (title, body) in self.index.items()),
             )
         return len(self.inserts)
 
@@ -631,7 +651,8 @@ class ItemQueries(StoreBase):
 
         The whole feed is one transaction of a few batched statements: the source's
         known items are read in one query, stories are looked up per batch, and rows
-        and their search entries are written with ``executemany``.
+        are written with ``executemany``. New and changed items wait for
+        ``update_search`` to be found by ``search_items``.
         """
         with self._transaction() as db:
             db.execute(
@@ -720,14 +741,49 @@ class ItemQueries(StoreBase):
         ).fetchone()
         return _when(row[0]) if row and row[0] else None
 
+    # -- search --------------------------------------------------------------
+
+    def pending_search(self) -> int:
+        """How many stored items the search index does not hold yet."""
+        return int(self._db.execute("SELECT count(*) FROM search_pending").fetchone()[0])
+
+    def update_search(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Put the items stored since the last call into the search index; return how many.
+
+        Saving items leaves indexing to this (reader's ``update_search`` does the
+        same): the aggregation cycle stores feeds at twice the speed, and the index
+        is brought up to date where time matters less, by ``mediahub serve`` after
+        each cycle and by every search before it looks. ``progress(done, total)``
+        follows it, a transaction of ``SEARCH_CHUNK`` items at a time.
+        """
+        total = self.pending_search()
+        done = 0
+        while done < total:
+            with self._transaction() as db:
+                count, last = db.execute(
+                    "SELECT count(*), max(item_key) FROM"
+                    " (SELECT item_key FROM search_pending ORDER BY item_key LIMIT ?)",
+                    (SEARCH_CHUNK,),
+                ).fetchone()
+                if not count:
+                    break
+                db.execute(_INDEX_PENDING, (last,))
+                db.execute("DELETE FROM search_pending WHERE item_key <= ?", (last,))
+            done += int(count)
+            if progress is not None:
+                progress(min(done, total), total)
+        return done
+
     def search_items(
         self, query: str, topic: str | None = None, limit: int = 50
     ) -> list[SearchHit]:
         """Full-text search (FTS5) over titles and bodies; best match first.
 
         The query is taken as words, each a prefix, all required: no FTS syntax is
-        exposed, so no user input can make the query fail.
+        exposed, so no user input can make the query fail. Items not indexed yet
+        are indexed first (``update_search``).
         """
+        self.update_search()
         words = [w for w in _WORD.sub(" ", query).split() if w]
         if not words:
             return []
