@@ -10,6 +10,10 @@ latency to every request and answering conditional requests with 304.
   best W of a short calibration, chosen for the cold and the warm cycle apart.
 - floor: mediahub's parser alone (``parse_feed``) over the same bodies in a
   process pool on all cores, no network, no store.
+- first search: neither cycle builds a search index (reader's update_feeds
+  leaves it to update_search; mediahub to the first search, or serve after
+  the cycle): ``mediahub search`` on the cold cycle's hub, which indexes all it
+  stored, against reader's ``enable_search(); update_search()`` and a search.
 
 Cold runs start from a fresh copy of a database that knows the feeds but has
 fetched nothing; warm runs repeat a cycle on the state a cold run left (every
@@ -267,6 +271,9 @@ def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]
         return elapsed, peak, out.read().decode()
 
 
+# A word of the generated feeds' text, searched after the cold cycle.
+SEARCH_WORD = "trust"
+
 READER_SCRIPT = """
 import sys
 from reader import make_reader
@@ -275,6 +282,10 @@ reader = make_reader(db)
 if mode == "add":
     for url in open(arg).read().split():
         reader.add_feed(url)
+elif mode == "search":
+    reader.enable_search()
+    reader.update_search()
+    print(sum(1 for _ in reader.search_entries(arg)), "hits")
 else:
     reader.update_feeds(scheduled=False, workers=int(arg))
     errors = sum(1 for f in reader.get_feeds() if f.last_exception)
@@ -406,6 +417,8 @@ def _compare(
     cold_b: list[float] = []
     warm_a: list[float] = []
     warm_b: list[float] = []
+    search_a: list[float] = []
+    reader_search = 0.0
     rss_a = rss_b = 0
     first_report = ""
     reader_report = ""
@@ -415,13 +428,25 @@ def _compare(
         tf, _, _ = measured([sys.executable, str(work / "floor.py"), str(folder)])
         wa, _, _ = mediahub_warm(str(run))
         wb, _, _ = reader_warm(str(run), best_warm)
+        # The cycle leaves search indexing to later (as reader's update_feeds does):
+        # what the first search after it costs, indexing every item the cycle stored.
+        sa, _, _ = measured(
+            [*mediahub, "--root", str(work / f"hub-{run}"), "search", SEARCH_WORD, "--json"]
+        )
         print(
-            f"run {run}: cold {ta:.2f}/{tb:.2f} s, floor {tf:.2f} s, warm {wa:.2f}/{wb:.2f} s",
+            f"run {run}: cold {ta:.2f}/{tb:.2f} s, floor {tf:.2f} s, warm {wa:.2f}/{wb:.2f} s, "
+            f"first search {sa:.2f} s",
             file=sys.stderr,
         )
         if run == 0:
             first_report, reader_report = out_a, out_b
             continue
+        search_a.append(sa)
+        if run == 1:  # reader's indexing is slow: one run
+            db = str(work / f"reader-{run}.sqlite")
+            reader_search, _, _ = measured(
+                [str(reader_py), str(work / "reader_run.py"), db, "search", SEARCH_WORD]
+            )
         cold_a.append(ta)
         cold_b.append(tb)
         warm_a.append(wa)
@@ -434,6 +459,7 @@ def _compare(
     warm = Comparison(
         "warm cycle (all 304)", "mediahub", f"reader (workers={best_warm})", warm_a, warm_b
     )
+    first_search = statistics.median(search_a)
     floor_ratio = statistics.median(a / f for a, f in zip(cold_a, floor_times, strict=True))
     lines = [
         f"## aggregate ({count} feeds)",
@@ -454,6 +480,9 @@ def _compare(
         warm.row(),
         f"| cold vs parse floor | mediahub {statistics.median(cold_a):.3f} s | floor "
         f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** |",
+        f"| first search after a cold cycle (indexes all its items) | mediahub "
+        f"{first_search:.3f} s | reader update_search + search {reader_search:.3f} s "
+        f"(one run) | **{reader_search / first_search:.1f}x** |",
         f"| peak memory (process tree, PSS) | mediahub {rss_a / 1024:.0f} MB | reader "
         f"{rss_b / 1024:.0f} MB | |",
         "",

@@ -84,7 +84,11 @@ def test_sigterm_stops_all_workers_and_writes_out_logs_and_counts(hub: Path) -> 
     )
     try:
         wait_for_port(port, proc)
-        workers = children_of(proc.pid)
+        # The socket listens before the workers are forked (they inherit it), so a
+        # connection can succeed before the second worker exists: wait for it.
+        deadline = time.monotonic() + 30
+        while not (workers := children_of(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert len(workers) >= 1  # the second worker (plus, maybe, a parse pool)
         served = Served(hub, port)
         audio = next((hub / "public").glob("episodes/*/*.mp3"))
