@@ -283,9 +283,11 @@ if mode == "add":
     for url in open(arg).read().split():
         reader.add_feed(url)
 elif mode == "search":
+    import itertools
     reader.enable_search()
     reader.update_search()
-    print(sum(1 for _ in reader.search_entries(arg)), "hits")
+    # The best 20, as 'mediahub search' shows by default.
+    print(sum(1 for _ in itertools.islice(reader.search_entries(arg), 20)), "hits")
 else:
     reader.update_feeds(scheduled=False, workers=int(arg))
     errors = sum(1 for f in reader.get_feeds() if f.last_exception)

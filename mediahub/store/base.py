@@ -46,8 +46,9 @@ class StoreBase:
             # halves what storing a cold cycle's items writes through the WAL. (A no-op
             # on an existing database: its page size stays.)
             self._db.execute("PRAGMA page_size=16384")
-            # 16 MiB of page cache (the default is 2): the item indexes and the search
-            # index's pages stay cached while a cycle writes thousands of rows.
+            # 16 MiB of page cache (the default is 2): the item indexes' pages stay
+            # cached while a cycle writes thousands of rows (and the search index's
+            # while update_search catches up).
             self._db.execute("PRAGMA cache_size=-16384")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
