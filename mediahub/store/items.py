@@ -754,10 +754,10 @@ class ItemQueries(StoreBase):
         """Put the items stored since the last call into the search index; return how many.
 
         Saving items leaves indexing to this (reader's ``update_search`` does the
-        same): the aggregation cycle stores feeds at twice the speed, and the index
-        is brought up to date where time matters less, by ``mediahub serve`` after
-        each cycle and by every search before it looks. ``progress(done, total)``
-        follows it, a transaction of ``SEARCH_CHUNK`` items at a time.
+        same): the aggregation cycle's writer stores feeds in half the CPU time,
+        and the index is brought up to date where time matters less, by ``mediahub
+        serve`` after each cycle and by every search before it looks.
+        ``progress(done, total)`` follows it, ``SEARCH_CHUNK`` items a transaction.
         """
         total = self.pending_search()
         done = 0
