@@ -189,6 +189,8 @@ def aggregation(
         if report.new_items:
             written = await publisher.rebuild_topics(now)
             log.info("aggregate: %d topic files rebuilt", written)
+        if report.count("fetched"):
+            # Changed items wait for the index too, not only new ones.
             indexed = await asyncio.to_thread(_update_search, config.paths.database)
             log.info("aggregate: %d items indexed for search", indexed)
         if subscriber is not None:
