@@ -1,5 +1,5 @@
 """Allow ``python -m mediahub``."""
 
-from mediahub.cli import main
+from mediahub.cli import run
 
-raise SystemExit(main())
+run()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +75,42 @@ def test_serve_before_build_is_a_clear_error(hub: Path) -> None:
     result = run_cli("serve", cwd=hub)
     assert result.code == 2
     assert "has no built site" in result.err and "mediahub build" in result.err
+
+
+PROGRAM = """
+import atexit, sys
+from pathlib import Path
+from mediahub.cli import run
+mark = Path(sys.argv.pop())
+atexit.register(lambda: mark.write_text("ran"))
+sys.argv = ["mediahub", *sys.argv[1:]]
+run()
+"""
+
+
+@pytest.mark.parametrize(("hub_made", "code"), [(True, 0), (False, 2)])
+def test_the_program_flushes_output_and_runs_exit_handlers_before_its_fast_exit(
+    tmp_path: Path, hub_made: bool, code: int
+) -> None:
+    """run() skips the interpreter's teardown with os._exit: what a command printed to a
+    pipe (block-buffered) must still arrive, exit handlers still run, the code holds."""
+    hub = tmp_path / "hub"
+    if hub_made:
+        assert run_cli("init", str(hub), cwd=tmp_path).code == 0
+    else:
+        hub.mkdir()
+    mark = tmp_path / "handler-ran"
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM, "build", "--json", str(mark)],
+        cwd=hub,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+    )
+    assert result.returncode == code, result.stderr
+    assert mark.read_text() == "ran"
+    if hub_made:
+        assert json.loads(result.stdout)["episodes"] == 0
+    else:
+        assert "mediahub: error:" in result.stderr and "mediahub.toml" in result.stderr
