@@ -15,6 +15,7 @@ import feedparser
 import pytest
 
 from mediahub import config as config_module
+from mediahub.errors import BuildError
 from mediahub.publish.feeds import podcast_guid
 from mediahub.publish.site import build
 from mediahub.store import Store
@@ -306,8 +307,8 @@ def test_build_refuses_a_feed_directories_would_reject(hub: Path) -> None:
 def test_a_first_build_with_a_feed_directories_would_reject_publishes_nothing(
     hub: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Into a new folder the feed is checked while forked workers write the pages into a
-    hidden staging folder: a refusal leaves no site and no staging folder behind."""
+    """A first build, with forked workers, whose feed the checks refuse: no site, no
+    hidden staging folder left behind, and no record of a write cut short."""
     monkeypatch.setenv("MEDIAHUB_WORKERS", "2")
     toml = hub / "mediahub.toml"
     good = toml.read_text()
@@ -392,3 +393,20 @@ def test_a_second_build_of_unchanged_content_is_recognised_as_one(
         monkeypatch.setattr(site, "scan_sources", no_scan)
         again = build(config, store, datetime.now(UTC))
     assert again.stats.rendered == 0 and again.stats.written == 0 and again.stats.unchanged
+
+
+def test_the_cycle_collector_is_paused_for_a_build_and_resumed_after_it(hub: Path) -> None:
+    """A build pauses gc (its objects are long-lived, its cyclic garbage next to none)
+    and gives it back, whether the build succeeds or fails."""
+    import gc
+
+    seen: list[bool] = []
+    config = config_module.load(hub)
+    with Store(config.paths.database) as store:
+        build(config, store, now=datetime.now(UTC), progress=lambda _: seen.append(gc.isenabled()))
+        assert seen and not any(seen)
+        assert gc.isenabled()
+        (hub / "posts" / "broken.md").write_text("no front matter\n", encoding="utf-8")
+        with pytest.raises(BuildError):
+            build(config, store, now=datetime.now(UTC))
+        assert gc.isenabled()

@@ -85,12 +85,14 @@ def run() -> NoReturn:
     garbage collection, cost a cold build about 0.1 s for nothing (mypy exits the
     same way, for the same reason). Exit handlers still run and the standard
     streams are flushed first; commands close what they write before returning.
-    With other threads still alive, the normal exit waits for them instead.
+    With other threads still alive, or under a profiler or tracer (``python -m
+    cProfile``, coverage) that reports when the interpreter exits, the exit is the
+    normal one.
     """
     code = main()
     import threading
 
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 or sys.getprofile() or sys.gettrace():
         sys.exit(code)
     import atexit
     import os

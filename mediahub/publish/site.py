@@ -9,8 +9,10 @@ even rendered, so a no-change rebuild does almost nothing.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -72,8 +74,29 @@ def build(
     ``config`` is mediahub.toml's). Any build that writes the site removes the
     stamp first.
     """
-    with exclusive(config.paths.output_lock):
+    with exclusive(config.paths.output_lock), _without_cycle_collection():
         return _build(config, store, now, keep_going, progress, leave_stamp, url_option)
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector for one build.
+
+    A build makes hundreds of thousands of long-lived objects (entries, pages,
+    keys) and next to no cyclic garbage: the bench hub's single-process build
+    peaks at the same memory either way. The collector's passes over those
+    objects took 0.11-0.13 s of a cold build of that hub, all of it in the
+    process that plans and waits on the workers. Builds hold the output lock,
+    so they never overlap here.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _build(
