@@ -124,7 +124,8 @@ class Writer:
         whole one, and no file needs a temporary name of its own. Otherwise each changed
         file is replaced atomically. Outputs to render are shared among ``workers`` forked
         processes (default: one per core when there is enough to do); the ``last`` ones
-        are always written by this process, after the others.
+        are written by this process, after the others, except into a hidden folder,
+        where every file appears at the same moment, so they are shared out too.
         """
         stats = WriteStats()
         fresh = _missing_or_empty(self.output)
@@ -134,6 +135,8 @@ class Writer:
             shutil.rmtree(self._root, ignore_errors=True)  # a killed build's leftovers
             self._root.mkdir(parents=True)
         self._fresh = fresh
+        if fresh:
+            last = ()  # nobody sees any file before the rename: order is moot
         try:
             body = [p for p in self.planned if p not in last]
             # Into a new folder every file is new work for the workers, copies too;
