@@ -423,21 +423,22 @@ def _finish(
         shares = fork_imap(lambda chunk: _parse_share(config, chunk, files), chunks, workers)
     else:
         shares = [_parse_share(config, missing, files, store)]
-    fresh: list[tuple[str, str, bytes]] = []
     for results, media in shares:
         store.save_media_many(media)  # one transaction per share, never one per file
+        fresh: list[tuple[str, str, bytes]] = []
         for source, fingerprint, outcome in results:
             if isinstance(outcome, MediahubError):
                 problems.append(outcome)
             else:
                 parsed[source] = pickle.loads(outcome)
                 fresh.append((str(source), fingerprint, outcome))
+        store.save_content(fresh)
 
     episodes = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Episode)]
     posts = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Post)]
     problems.sort(key=lambda e: e.where)
     problems.extend(_duplicate_slugs(posts))
-    store.save_content(fresh, keep={str(s) for _, s, _ in jobs})
+    store.keep_content({str(s) for _, s, _ in jobs})
     fingerprints = {source: fingerprint for _, source, fingerprint in jobs}
     return Content(episodes=episodes, posts=posts, problems=problems, fingerprints=fingerprints)
 

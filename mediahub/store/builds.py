@@ -53,10 +53,14 @@ class BuildQueries(StoreBase):
                 continue
         return cached
 
-    def save_content(self, entries: Iterable[tuple[str, str, bytes]], keep: set[str]) -> None:
-        """Store fresh parses (path, fingerprint, pickled object); forget paths not in ``keep``."""
+    def save_content(self, entries: Iterable[tuple[str, str, bytes]]) -> None:
+        """Store fresh parses: (path, fingerprint, pickled object) each."""
         with self._transaction() as db:
             db.executemany("INSERT OR REPLACE INTO content_cache VALUES (?, ?, ?)", entries)
+
+    def keep_content(self, keep: set[str]) -> None:
+        """Forget the cached parses of every path not in ``keep`` (files gone from the hub)."""
+        with self._transaction() as db:
             stale = [(p,) for (p,) in db.execute("SELECT path FROM content_cache") if p not in keep]
             db.executemany("DELETE FROM content_cache WHERE path = ?", stale)
 
