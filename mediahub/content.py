@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 
 import webvtt
 import yaml
-from cmarkgfm import github_flavored_markdown_to_html
-from cmarkgfm.cmark import Options
 
 from mediahub.aggregate.sanitize import apple_description
 from mediahub.catalog.chapters import read_json_chapters
@@ -31,6 +29,7 @@ from mediahub.config import Config
 from mediahub.content_scan import EPISODE_FILE, Sources, scan_sources
 from mediahub.errors import ContentError, MediahubError
 from mediahub.files import write_text_atomic
+from mediahub.markdown import render_markdown
 from mediahub.model import AudioInfo, Cue, Episode, Post, Soundbite
 from mediahub.parallel import default_workers, fork_imap
 from mediahub.store import Store
@@ -41,9 +40,6 @@ EXTRA_TRANSCRIPTS = (("transcript.srt", "application/x-subrip"), ("transcript.ht
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
 # libyaml's safe loader when PyYAML was built with it: the same result, many times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# Raw HTML is the author's own and kept; "smart" gives typographic quotes and dashes.
-# GitHub's tag filter still neutralises <script>, <iframe>, <style> and the like.
-_MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_SMART
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +94,6 @@ def read_document(path: Path) -> Document:
             "write one 'key: value' per line between the '---' lines",
         )
     return Document(path=path, meta=meta, body=text[match.end() :], fence_end=match.end(1))
-
-
-def render_markdown(text: str) -> str:
-    """CommonMark + GitHub's tables, strikethrough and autolinks, via the C library."""
-    return str(github_flavored_markdown_to_html(text, options=_MARKDOWN_OPTIONS))
 
 
 class _Fields:

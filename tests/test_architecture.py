@@ -18,7 +18,7 @@ HOMES = {
     "sqlite3": ("store/",),
     "jinja2": ("publish/",),
     "yaml": ("content.py",),
-    "cmarkgfm": ("content.py",),
+    "cmarkgfm": ("markdown.py",),
     "nh3": ("aggregate/sanitize.py",),
     "PIL": ("artwork.py",),
     "brotli": ("serve/prepared.py",),
