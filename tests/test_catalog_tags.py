@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import mutagen
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -216,3 +219,27 @@ def test_mp4_chapters_and_id3_custom_frames_written_by_ffmpeg(tmp_path: Path) ->
         (1.0, "Second part"),
     ]
     assert ("interviewer", "Sam Okafor") in tags.read(mp3).custom
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+@pytest.mark.parametrize("as_name", ["episode.mp3", "episode.MP3", "episode.m4a", "episode"])
+def test_the_kind_chosen_is_the_one_mutagen_would_choose(
+    name: str, as_name: str, tmp_path: Path
+) -> None:
+    """The shortcut for files named .mp3 picks what mutagen.File picks, whatever the
+    file really holds (an M4A or a WAV named .mp3 included), and fails where it fails
+    (a FLAC named .mp3 ties, and mutagen tries MP3)."""
+    path = copy_fixture(name, tmp_path, as_name=as_name)
+
+    def outcome(load: Callable[[], object]) -> tuple[str, float | None]:
+        try:
+            audio: Any = load()
+        except mutagen.MutagenError as exc:
+            return type(exc).__name__, None
+        return type(audio).__name__, audio.info.length
+
+    def shortcut() -> object:
+        with path.open("rb") as handle:
+            return tags._load(path, handle)
+
+    assert outcome(shortcut) == outcome(lambda: mutagen.File(path, options=tags._KINDS))
