@@ -315,3 +315,39 @@ def test_an_added_or_edited_static_file_is_published_by_the_next_build(built: Pa
     (static / "extra.css").write_text("p { margin: 0; }\n", encoding="utf-8")
     assert run_cli("build", cwd=built).code == 0
     assert (built / "public" / "static" / "extra.css").is_file()
+
+
+def test_the_input_keys_of_a_build_survive_the_upgrade_to_one_row_per_folder(
+    built: Path,
+) -> None:
+    """A store from before output keys were kept as one JSON object per output folder
+    (a row per file) is migrated with its keys: the next build after an edit renders
+    only what the edit touched, as it would have without the upgrade."""
+    import json
+    import sqlite3
+
+    database = built / ".mediahub" / "mediahub.db"
+    with sqlite3.connect(database) as db:  # back to the schema before the migration
+        (output, keys), *others = db.execute("SELECT output, keys FROM output_keys").fetchall()
+        assert not others
+        db.executescript(
+            "CREATE TABLE outputs (output TEXT NOT NULL, path TEXT NOT NULL,"
+            " input_key TEXT NOT NULL, PRIMARY KEY (output, path));"
+            " DROP TABLE output_keys;"
+            " UPDATE schema_version SET version = 3 WHERE component = 'builds';"
+        )
+        db.executemany(
+            "INSERT INTO outputs VALUES (?, ?, ?)",
+            ((output, path, key) for path, key in json.loads(keys).items()),
+        )
+    post = built / "posts" / "deciding-in-the-open.md"
+    with post.open("a", encoding="utf-8") as handle:
+        handle.write("\nOne more line.\n")
+    result = run_cli("build", "--json", cwd=built)
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    # the post's page, the listings and feeds that show it; not the whole site again
+    assert 0 < report["rendered"] < 20 < report["unchanged"]
+    with sqlite3.connect(database) as db:
+        (migrated,) = db.execute("SELECT keys FROM output_keys").fetchone()
+        assert json.loads(migrated).keys() == json.loads(keys).keys()

@@ -36,6 +36,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE writing (output TEXT PRIMARY KEY)
     """,
+    # The input keys of an output folder, read and replaced whole by every build: one
+    # JSON object per folder instead of a row (and an index entry) per file.
+    """
+    CREATE TABLE output_keys (output TEXT PRIMARY KEY, keys TEXT NOT NULL);
+    INSERT INTO output_keys
+        SELECT output, json_group_object(path, input_key) FROM outputs GROUP BY output;
+    DROP TABLE outputs
+    """,
 )
 
 
@@ -92,8 +100,15 @@ class BuildQueries(StoreBase):
         cut_short = self._db.execute("SELECT 1 FROM writing WHERE output = ?", (output,))
         if cut_short.fetchone() is not None:
             return {}
-        rows = self._db.execute("SELECT path, input_key FROM outputs WHERE output = ?", (output,))
-        return {path: key for path, key in rows}
+        row = self._db.execute("SELECT keys FROM output_keys WHERE output = ?", (output,))
+        found = row.fetchone()
+        if found is None:
+            return {}
+        try:
+            keys = json.loads(found[0])
+        except ValueError:
+            return {}
+        return keys if isinstance(keys, dict) else {}
 
     def begin_writing(self, output: str) -> None:
         """Record that ``output`` is being written (until ``save_output_keys``)."""
@@ -104,7 +119,7 @@ class BuildQueries(StoreBase):
         """Replace the recorded input keys of one output folder, after a successful write."""
         with self._transaction() as db:
             db.execute("DELETE FROM writing WHERE output = ?", (output,))
-            db.execute("DELETE FROM outputs WHERE output = ?", (output,))
-            db.executemany(
-                "INSERT INTO outputs VALUES (?, ?, ?)", ((output, p, k) for p, k in keys.items())
+            db.execute(
+                "INSERT OR REPLACE INTO output_keys VALUES (?, ?)",
+                (output, json.dumps(dict(keys), separators=(",", ":"))),
             )
