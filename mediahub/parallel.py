@@ -39,14 +39,6 @@ def _run(share: Any) -> Any:
     return _TASK(share)
 
 
-def fork_map(task: Callable[[list[T]], R], items: Sequence[T], workers: int) -> list[R]:
-    """``task`` applied to ``workers`` interleaved shares of ``items``, in forked processes."""
-    shares = [list(items[i::workers]) for i in range(workers)]
-    with _forked_pool(task, workers) as pool:
-        results: list[R] = pool.map(_run, shares)
-    return results
-
-
 def fork_imap(task: Callable[[T], R], chunks: Sequence[T], workers: int) -> Iterator[R]:
     """``task`` applied to each chunk in forked processes, results as they finish (in
     any order): the caller takes in one chunk's results while the next are worked on."""

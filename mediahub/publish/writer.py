@@ -23,7 +23,7 @@ from mediahub.files import (
     same_file_content,
     write_bytes_atomic,
 )
-from mediahub.parallel import default_workers, fork_map
+from mediahub.parallel import default_workers, fork_imap
 
 
 class OutputError(MediahubError):
@@ -56,6 +56,10 @@ def _render_share(
         return (stats.written, stats.unchanged, stats.rendered), exc
     return (stats.written, stats.unchanged, stats.rendered), None
 
+
+# Chunks of outputs per worker in a forked commit: small enough that the last one
+# leaves a worker idle briefly, large enough that handing them out costs little.
+_CHUNKS_PER_WORKER = 32
 
 # Path segments after which a site path is not in normal form ("" from a leading,
 # doubled or trailing "/").
@@ -182,23 +186,37 @@ class Writer:
     def _commit_forked(self, todo: list[str], workers: int, stats: WriteStats) -> set[str]:
         """Render and write ``todo`` in forked workers that inherit this plan.
 
-        Outputs are grouped by folder and the groups dealt out in turn, so each
-        worker creates its own folders (in parallel, not here beforehand) and the
-        shares stay even; the top folders are made here, once.
+        Outputs are grouped by folder (each worker creates the folders of its groups,
+        in parallel, not here beforehand; the top folders are made here, once) and the
+        groups handed out in small chunks to whichever worker is free: a page takes
+        0.1 ms and a feed of 300 episodes 20 ms, so even shares dealt out in advance
+        left one worker alone at the end for a tenth of a second. The shallowest
+        folders come first, where the feeds, archives and sitemap are, so no big
+        output is left for last.
         """
         by_folder: dict[str, list[str]] = {}
         for rel in todo:
             by_folder.setdefault(rel.rpartition("/")[0], []).append(rel)
         for folder in {f.partition("/")[0] for f in by_folder if f}:
             (self._root / folder).mkdir(parents=True, exist_ok=True)
-        groups = list(by_folder.values())
-        results = fork_map(lambda share: _render_share(self, share), groups, workers)
-        for counts, error in results:
+        groups = sorted(by_folder.items(), key=lambda item: item[0].count("/") + bool(item[0]))
+        chunks: list[list[list[str]]] = [[]]
+        size = max(16, len(todo) // (workers * _CHUNKS_PER_WORKER))
+        filled = 0
+        for _, rels in groups:
+            if filled >= size:
+                chunks.append([])
+                filled = 0
+            chunks[-1].append(rels)
+            filled += len(rels)
+        first: MediahubError | None = None
+        for counts, error in fork_imap(lambda chunk: _render_share(self, chunk), chunks, workers):
             stats.written += counts[0]
             stats.unchanged += counts[1]
             stats.rendered += counts[2]
-            if error is not None:
-                raise error
+            first = first or error
+        if first is not None:
+            raise first
         return set(todo)
 
     def _write_one(
