@@ -372,12 +372,18 @@ def _check_slug(slug: str, where: Path) -> None:
         )
 
 
-def read_all(config: Config, store: Store, sources: Sources | None = None) -> Content:
+def read_all(
+    config: Config,
+    store: Store,
+    sources: Sources | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> Content:
     """Every episode and post of the hub, plus every problem found on the way.
 
     A file whose fingerprint (size and mtime of everything it is made of) is
     unchanged since the last read comes from the store's cache; the others are
-    parsed, by one process per core when there are many.
+    parsed, by one process per core when there are many. ``meanwhile`` is the
+    caller's own work, done while those processes parse (or first, with none).
     """
     sources = sources or scan_sources(config)
     jobs, problems = sources.jobs, list(sources.problems)
@@ -390,7 +396,7 @@ def read_all(config: Config, store: Store, sources: Sources | None = None) -> Co
             parsed[source] = hit[1]
         else:
             missing.append((kind, source, fingerprint))
-    return _finish(config, store, jobs, problems, parsed, missing, sources.files)
+    return _finish(config, store, jobs, problems, parsed, missing, sources.files, meanwhile)
 
 
 # Entries a forked worker parses before handing them back.
@@ -405,14 +411,19 @@ def _finish(
     parsed: dict[Path, object],
     missing: list[tuple[str, Path, str]],
     files: dict[Path, frozenset[str]],
+    meanwhile: Callable[[], object] | None = None,
 ) -> Content:
     workers = default_workers(len(missing))
     shares: Iterable[tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]]
     if workers > 1:
         # Chunks, taken in as they come: the cache writes here overlap the parsing there.
         chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
-        shares = fork_imap(lambda chunk: _parse_share(config, chunk, files), chunks, workers)
+        shares = fork_imap(
+            lambda chunk: _parse_share(config, chunk, files), chunks, workers, meanwhile
+        )
     else:
+        if meanwhile is not None:
+            meanwhile()
         shares = [_parse_share(config, missing, files, store)]
     for results, media in shares:
         store.save_media_many(media)  # one transaction per share, never one per file

@@ -39,11 +39,24 @@ def _run(share: Any) -> Any:
     return _TASK(share)
 
 
-def fork_imap(task: Callable[[T], R], chunks: Sequence[T], workers: int) -> Iterator[R]:
+def fork_imap(
+    task: Callable[[T], R],
+    chunks: Sequence[T],
+    workers: int,
+    meanwhile: Callable[[], object] | None = None,
+) -> Iterator[R]:
     """``task`` applied to each chunk in forked processes, results as they finish (in
-    any order): the caller takes in one chunk's results while the next are worked on."""
+    any order): the caller takes in one chunk's results while the next are worked on.
+
+    ``meanwhile`` runs here once the workers are forked (so they do not inherit what
+    it does), before the first result is taken in: work of this process's own that
+    would otherwise wait for the workers or keep them waiting.
+    """
     with _forked_pool(task, workers) as pool:
-        yield from pool.imap_unordered(_run, chunks)
+        results = pool.imap_unordered(_run, chunks)
+        if meanwhile is not None:
+            meanwhile()
+        yield from results
 
 
 @contextmanager

@@ -35,6 +35,11 @@ PAGE_SIZE = 20
 FEED_ENTRIES = 50
 
 
+def site_environment(config: Config) -> Environment:
+    """The hub's template environment, compiled templates kept in its state folder."""
+    return environment(config.paths.templates, config.paths.state / "jinja")
+
+
 def slugify_tag(tag: str) -> str:
     cleaned = "".join(c if c.isalnum() else "-" for c in tag.lower())
     return "-".join(part for part in cleaned.split("-") if part) or "tag"
@@ -44,12 +49,17 @@ class SitePlan:
     """Plans every output of one build into a Writer."""
 
     def __init__(
-        self, config: Config, store: Store, links: Links, fingerprints: dict[Path, str]
+        self,
+        config: Config,
+        store: Store,
+        links: Links,
+        fingerprints: dict[Path, str],
+        env: Environment | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.links = links
-        self.env: Environment = environment(config.paths.templates, config.paths.state / "jinja")
+        self.env: Environment = env or site_environment(config)
         self.writer = Writer(config.paths.output, store.output_keys(str(config.paths.output)))
         self.fingerprints = fingerprints
         self.feed_paths: list[str] = []

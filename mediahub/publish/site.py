@@ -137,10 +137,12 @@ def _build(
         build_digest = _build_digest(config, store, sources.digest, inputs)
     from mediahub.content import assign_guid, read_all
     from mediahub.publish.check import podcast_guid
-    from mediahub.publish.plan import SitePlan
+    from mediahub.publish.plan import SitePlan, site_environment
+    from mediahub.publish.templating import compile_templates
     from mediahub.publish.topics import plan_topics
 
-    content = read_all(config, store, sources)
+    env = site_environment(config)
+    content = read_all(config, store, sources, meanwhile=lambda: compile_templates(env))
     problems = list(content.problems)
     if problems and not keep_going:
         raise BuildError(problems)
@@ -162,13 +164,15 @@ def _build(
     episodes = [assign_guid(e) for e in episodes]
     if progress:
         progress(f"planning {len(episodes)} episodes and {len(posts)} posts")
-    site = SitePlan(config, store, links, content.fingerprints)
+    site = SitePlan(config, store, links, content.fingerprints, env)
     site.plan(episodes, posts)
     plan_topics(site.writer, site.env, links, site.common, store, now)
     _refuse_broken_feed(site)
     before = _feed_bytes(config.paths.output, site.feed_paths)
     store.begin_writing(str(config.paths.output))
-    stats = site.writer.commit(last=tuple(site.feed_paths))
+    # While the workers write: the store's WAL (the parse cache, tens of MB on a first
+    # build) into the database, which closing the store would otherwise do after.
+    stats = site.writer.commit(last=tuple(site.feed_paths), meanwhile=store.checkpoint)
     store.save_output_keys(str(config.paths.output), site.writer.keys())
     changed = [p for p in site.feed_paths if _read(config.paths.output / p) != before.get(p)]
     if not problems:

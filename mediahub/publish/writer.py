@@ -120,7 +120,12 @@ class Writer:
             rel: item.key if isinstance(item, _Lazy) else "" for rel, item in self.planned.items()
         }
 
-    def commit(self, last: tuple[str, ...] = (), workers: int | None = None) -> WriteStats:
+    def commit(
+        self,
+        last: tuple[str, ...] = (),
+        workers: int | None = None,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> WriteStats:
         """Write everything planned, ``last`` paths at the end, then remove stale files.
 
         Into a missing (or empty) output folder, everything is written into a hidden
@@ -130,6 +135,8 @@ class Writer:
         processes (default: one per core when there is enough to do); the ``last`` ones
         are written by this process, after the others, except into a hidden folder,
         where every file appears at the same moment, so they are shared out too.
+        ``meanwhile`` is the caller's own work, done while the workers write (or first,
+        with none).
         """
         stats = WriteStats()
         fresh = _missing_or_empty(self.output)
@@ -148,8 +155,10 @@ class Writer:
             todo = body if fresh else [p for p in body if self.needs_render(p)]
             count = workers if workers is not None else default_workers(len(todo))
             if count > 1:
-                done = self._commit_forked(todo, count, stats)
+                done = self._commit_forked(todo, count, stats, meanwhile)
                 body = [p for p in body if p not in done]
+            elif meanwhile is not None:
+                meanwhile()
             for rel in body:
                 self._write_one(rel, self.planned[rel], stats, durable=False)
             for rel in last:
@@ -183,7 +192,13 @@ class Writer:
             return False
         return self.previous_keys.get(rel) != item.key or not (self.output / rel).is_file()
 
-    def _commit_forked(self, todo: list[str], workers: int, stats: WriteStats) -> set[str]:
+    def _commit_forked(
+        self,
+        todo: list[str],
+        workers: int,
+        stats: WriteStats,
+        meanwhile: Callable[[], object] | None,
+    ) -> set[str]:
         """Render and write ``todo`` in forked workers that inherit this plan.
 
         Outputs are grouped by folder (each worker creates the folders of its groups,
@@ -210,7 +225,8 @@ class Writer:
             chunks[-1].append(rels)
             filled += len(rels)
         first: MediahubError | None = None
-        for counts, error in fork_imap(lambda chunk: _render_share(self, chunk), chunks, workers):
+        results = fork_imap(lambda chunk: _render_share(self, chunk), chunks, workers, meanwhile)
+        for counts, error in results:
             stats.written += counts[0]
             stats.unchanged += counts[1]
             stats.rendered += counts[2]

@@ -107,6 +107,13 @@ class StoreBase:
         self._batch_thread = None
         self._db.execute("COMMIT")
 
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database now (passively: never waiting for a
+        reader or writer), so that closing the store, which does the same, finds little
+        left: a build calls it while its workers write the site."""
+        with suppress(sqlite3.Error):  # busy or failing: closing will do it
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     @contextmanager
     def checkpoints_aside(self, every: float = 0.2) -> Iterator[None]:
         """While inside, WAL checkpoints run on a thread and a connection of their own.
