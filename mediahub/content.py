@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import webvtt
 import yaml
 
 from mediahub.aggregate.sanitize import apple_description
@@ -289,6 +288,8 @@ def _audio_file(folder: Path, fields: _Fields, present: frozenset[str]) -> Path:
 
 def read_vtt(path: Path) -> tuple[Cue, ...]:
     """Cues of a WebVTT transcript; a speaker given as ``<v Name>`` is kept apart."""
+    import webvtt  # here: most episodes have no transcript, and a build starts sooner
+
     try:
         captions = webvtt.read(str(path)).captions
     except (webvtt.errors.MalformedFileError, webvtt.errors.MalformedCaptionError) as exc:

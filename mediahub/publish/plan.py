@@ -123,7 +123,7 @@ class SitePlan:
             writer.copy(f"static/{rel}", source)
         self._plan_sitemap(entries, keys)
         self._plan_blogroll(entries)
-        self._plan_feeds(episodes, posts, entries)
+        self._plan_feeds(episodes, posts, entries, keys)
 
     def _plan_listing(self, entries: list[Episode | Post], keys: dict[int, str]) -> None:
         pages = [entries[i : i + PAGE_SIZE] for i in range(0, len(entries), PAGE_SIZE)] or [[]]
@@ -206,7 +206,11 @@ class SitePlan:
             self.writer.add("blogroll.opml", to_opml(title, sources, when))
 
     def _plan_feeds(
-        self, episodes: list[Episode], posts: list[Post], entries: list[Episode | Post]
+        self,
+        episodes: list[Episode],
+        posts: list[Post],
+        entries: list[Episode | Post],
+        keys: dict[int, str],
     ) -> None:
         """Plan every feed lazily, keyed by what it lists; the podcast documents go last."""
         config, links, env = self.config, self.links, self.env
@@ -214,7 +218,6 @@ class SitePlan:
         updated = entries[0].date if entries else None
         podroll = self._podroll()
         hubs = self.websub_hubs()
-        keys = {id(e): self.entry_key(e) for e in entries}
         recent_posts, recent = posts[:FEED_ENTRIES], entries[:FEED_ENTRIES]
         self._lazy_feed(
             "posts.atom",

@@ -37,6 +37,8 @@ from mediahub.publish.writer import WriteStats
 from mediahub.store import Store
 
 if TYPE_CHECKING:  # the renderers are imported only when a build has work to do
+    from jinja2 import Environment
+
     from mediahub.content import Content
     from mediahub.publish.plan import SitePlan
 
@@ -136,13 +138,16 @@ def _build(
     if last is None:  # a first build: the scan's own digest, not a second listing
         build_digest = _build_digest(config, store, sources.digest, inputs)
     from mediahub.content import assign_guid, read_all
+
+    prepared: list[Environment] = []
+    content = read_all(
+        config, store, sources, meanwhile=lambda: _prepare_rendering(config, prepared)
+    )
     from mediahub.publish.check import podcast_guid
     from mediahub.publish.plan import SitePlan, site_environment
-    from mediahub.publish.templating import compile_templates
     from mediahub.publish.topics import plan_topics
 
-    env = site_environment(config)
-    content = read_all(config, store, sources, meanwhile=lambda: compile_templates(env))
+    env = prepared[0] if prepared else site_environment(config)
     problems = list(content.problems)
     if problems and not keep_going:
         raise BuildError(problems)
@@ -212,6 +217,19 @@ def _build(
         skipped=problems,
         changed_feeds=changed,
     )
+
+
+def _prepare_rendering(config: Config, prepared: list[Environment]) -> None:
+    """Load what rendering needs (jinja2, the planners, every template compiled) into
+    ``prepared``. A build does it while the parse workers run: they were forked before
+    and never need it, and the render workers, forked after, inherit it all."""
+    from mediahub.publish import check, topics  # noqa: F401 (loaded now, used after)
+    from mediahub.publish.plan import site_environment
+    from mediahub.publish.templating import compile_templates
+
+    env = site_environment(config)
+    compile_templates(env)
+    prepared.append(env)
 
 
 def _build_digest(
