@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -658,25 +659,31 @@ def main(argv: list[str]) -> str:
         f"building {args.posts} episodes + {args.posts} posts vs Pelican on the posts",
         file=sys.stderr,
     )
-    full = alternate(
+
+    def against_pelican(
+        name: str, build: Callable[[], object], prepare: Callable[[], object]
+    ) -> Comparison:
+        """A mediahub build (``prepare`` untimed before each) against Pelican's full build."""
+        return alternate(
+            name,
+            "mediahub",
+            build,
+            "Pelican",
+            pelican_full,
+            runs=args.runs,
+            prepare_a=prepare,
+            prepare_b=pelican_clean,
+        )
+
+    full = against_pelican(
         f"full build, {args.posts} episodes + {args.posts} posts (Pelican: posts)",
-        "mediahub",
         mediahub_full,
-        "Pelican",
-        pelican_full,
-        runs=args.runs,
-        prepare_a=lambda: clean(hub),
-        prepare_b=pelican_clean,
+        lambda: clean(hub),
     )
-    posts_only = alternate(
+    posts_only = against_pelican(
         f"full build, the same {args.posts} posts only",
-        "mediahub",
         lambda: build_again(posts_hub),
-        "Pelican",
-        pelican_full,
-        runs=args.runs,
-        prepare_a=lambda: clean(posts_hub),
-        prepare_b=pelican_clean,
+        lambda: clean(posts_hub),
     )
 
     hugo_rows: list[Comparison] = []
@@ -745,16 +752,11 @@ def main(argv: list[str]) -> str:
     # again, nothing re-read (the catalogue and the parsed content are in the store).
     clean(hub)
     mediahub_full()
-    rerender = alternate(
+    rerender = against_pelican(
         f"site written again from the store, {args.posts} episodes + {args.posts} posts "
         "(Pelican: full build of the posts)",
-        "mediahub",
         mediahub_full,
-        "Pelican",
-        pelican_full,
-        runs=args.runs,
-        prepare_a=lambda: remove_output(hub),
-        prepare_b=pelican_clean,
+        lambda: remove_output(hub),
     )
     clean(hub)
     mediahub_full()
