@@ -11,11 +11,11 @@ import os
 import pickle
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -25,13 +25,16 @@ from mediahub.catalog.chapters import read_json_chapters
 from mediahub.catalog.scan import audio_info
 from mediahub.catalog.tags import AUDIO_SUFFIXES
 from mediahub.config import Config
-from mediahub.content_scan import EPISODE_FILE, Sources, scan_sources
+from mediahub.content_scan import EPISODE_FILE, Job, SourceScan
 from mediahub.errors import ContentError, MediahubError
 from mediahub.files import write_text_atomic
 from mediahub.markdown import render_markdown
 from mediahub.model import AudioInfo, Cue, Episode, Post, Soundbite
 from mediahub.parallel import default_workers, fork_imap
 from mediahub.store import Store
+
+if TYPE_CHECKING:
+    from mediahub.publish.stamp import Inputs
 
 EPISODE_TYPES = ("full", "trailer", "bonus")
 # Transcript formats published beside transcript.vtt when present: (file name, MIME type).
@@ -59,6 +62,8 @@ class Content:
     problems: list[MediahubError]
     # source (episode folder or post file) -> fingerprint of everything it was read from
     fingerprints: dict[Path, str] = field(default_factory=dict)
+    # the content folders as ``quick_digest`` reports them
+    digest: str = ""
 
 
 def read_document(path: Path) -> Document:
@@ -376,7 +381,7 @@ def _check_slug(slug: str, where: Path) -> None:
 def read_all(
     config: Config,
     store: Store,
-    sources: Sources | None = None,
+    inputs: Inputs | None = None,
     meanwhile: Callable[[], object] | None = None,
 ) -> Content:
     """Every episode and post of the hub, plus every problem found on the way.
@@ -384,73 +389,94 @@ def read_all(
     A file whose fingerprint (size and mtime of everything it is made of) is
     unchanged since the last read comes from the store's cache; the others are
     parsed, by one process per core when there are many. ``meanwhile`` is the
-    caller's own work, done while those processes parse (or first, with none).
+    caller's own work, done while those processes parse (or first, with none);
+    ``inputs`` records what the scan looks at, for the build stamp.
+
+    With nothing cached (a first build), the workers start before the content
+    folders are scanned and parse each chunk of sources as soon as the scan has
+    found it: the scan costs a first build no time of its own.
     """
-    sources = sources or scan_sources(config)
-    jobs, problems = sources.jobs, list(sources.problems)
     cache = store.cached_content()
+    scan = SourceScan(config, inputs)
+    if not cache and (workers := default_workers(scan.count)) > 1:
+        return _finish(config, store, scan, {}, _chunked(scan, _CHUNK), workers, meanwhile)
     parsed: dict[Path, object] = {}
-    missing = []
-    for kind, source, fingerprint in jobs:
-        hit = cache.get(str(source))
-        if hit is not None and hit[0] == fingerprint:
-            parsed[source] = hit[1]
+    missing: list[Job] = []
+    for job in scan:
+        hit = cache.get(str(job[1]))
+        if hit is not None and hit[0] == job[2]:
+            parsed[job[1]] = hit[1]
         else:
-            missing.append((kind, source, fingerprint))
-    return _finish(config, store, jobs, problems, parsed, missing, sources.files, meanwhile)
+            missing.append(job)
+    workers = default_workers(len(missing))
+    chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
+    return _finish(config, store, scan, parsed, chunks, workers, meanwhile)
 
 
 # Entries a forked worker parses before handing them back.
 _CHUNK = 100
 
 
+def _chunked(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
+    chunk: list[Job] = []
+    for job in jobs:
+        chunk.append(job)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _finish(
     config: Config,
     store: Store,
-    jobs: list[tuple[str, Path, str]],
-    problems: list[MediahubError],
+    scan: SourceScan,
     parsed: dict[Path, object],
-    missing: list[tuple[str, Path, str]],
-    files: dict[Path, frozenset[str]],
+    chunks: Iterable[list[Job]],
+    workers: int,
     meanwhile: Callable[[], object] | None = None,
 ) -> Content:
-    workers = default_workers(len(missing))
+    """Parse ``chunks`` (by ``workers`` forked processes if more than one, which take
+    them as they come), cache what was parsed, and put the content together."""
     shares: Iterable[tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]]
     if workers > 1:
         # Chunks, taken in as they come: the cache writes here overlap the parsing there.
-        chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
-        shares = fork_imap(
-            lambda chunk: _parse_share(config, chunk, files), chunks, workers, meanwhile
-        )
+        shares = fork_imap(lambda chunk: _parse_share(config, chunk), chunks, workers, meanwhile)
     else:
         if meanwhile is not None:
             meanwhile()
-        shares = [_parse_share(config, missing, files, store)]
+        shares = [_parse_share(config, [job for chunk in chunks for job in chunk], store)]
     for results, media in shares:
         store.save_media_many(media)  # one transaction per share, never one per file
         fresh: list[tuple[str, str, bytes]] = []
         for source, fingerprint, outcome in results:
             if isinstance(outcome, MediahubError):
-                problems.append(outcome)
+                scan.problems.append(outcome)
             else:
                 parsed[source] = pickle.loads(outcome)
                 fresh.append((str(source), fingerprint, outcome))
         store.save_content(fresh)
-
-    episodes = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Episode)]
-    posts = [o for _, s, _ in jobs if isinstance(o := parsed.get(s), Post)]
+    # Every chunk has been parsed, so the scan has ended: its result is whole.
+    sources = scan.result()
+    jobs, problems = sources.jobs, sources.problems
+    episodes = [o for _, s, _, _ in jobs if isinstance(o := parsed.get(s), Episode)]
+    posts = [o for _, s, _, _ in jobs if isinstance(o := parsed.get(s), Post)]
     problems.sort(key=lambda e: e.where)
     problems.extend(_duplicate_slugs(posts))
-    store.keep_content({str(s) for _, s, _ in jobs})
-    fingerprints = {source: fingerprint for _, source, fingerprint in jobs}
-    return Content(episodes=episodes, posts=posts, problems=problems, fingerprints=fingerprints)
+    store.keep_content({str(s) for _, s, _, _ in jobs})
+    fingerprints = {source: fingerprint for _, source, fingerprint, _ in jobs}
+    return Content(
+        episodes=episodes,
+        posts=posts,
+        problems=problems,
+        fingerprints=fingerprints,
+        digest=sources.digest,
+    )
 
 
 def _parse_share(
-    config: Config,
-    jobs: list[tuple[str, Path, str]],
-    files: dict[Path, frozenset[str]],
-    store: Store | None = None,
+    config: Config, jobs: list[Job], store: Store | None = None
 ) -> tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]:
     """Parse some episodes and posts: (source, fingerprint, pickled entry or its error)
     for each, and the audio files read (for the caller to store in one go).
@@ -469,10 +495,10 @@ def _parse_share(
 
     results: list[tuple[Path, str, bytes | MediahubError]] = []
     try:
-        for kind, source, fingerprint in jobs:
+        for kind, source, fingerprint, names in jobs:
             try:
                 entry = (
-                    read_episode(source, tz, reader, files.get(source))
+                    read_episode(source, tz, reader, names)
                     if kind == "episode"
                     else read_post(source, tz)
                 )

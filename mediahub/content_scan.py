@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,14 +25,17 @@ if TYPE_CHECKING:
 EPISODE_FILE = "episode.md"
 
 
+# (kind, source, fingerprint, names in an episode folder so reading it needs no more
+# listing, or None for a post)
+Job = tuple[str, Path, str, frozenset[str] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Sources:
     """Episode folders and posts found, with fingerprints, and folders that are not episodes."""
 
-    jobs: list[tuple[str, Path, str]]  # (kind, source, fingerprint)
+    jobs: list[Job]
     problems: list[MediahubError]
-    # episode folder -> names of what is in it, so reading it needs no more listing
-    files: dict[Path, frozenset[str]] = field(default_factory=dict)
     # all of it as ``quick_digest`` would report it
     digest: str = ""
 
@@ -84,16 +87,9 @@ def _stamp_of(path: str, label: str, inputs: Inputs | None = None) -> str:
     return f"{label}|{info.st_size}|{info.st_mtime_ns}"
 
 
-def _walk(
-    config: Config, inputs: Inputs | None = None
-) -> Iterator[tuple[str, str, list[str] | None, list[str]]]:
-    """("episode", folder, its file names or None if unreadable, stamps) for every
-    episode folder, then ("post", path, None, [stamp]) for every post, in order.
-
-    Strings and ``os.stat`` only: a stat is most of the cost of a no-change build,
-    and Path or DirEntry objects doubled it. With ``inputs``, every folder is
-    recorded before it is listed and every file as it is stat'ed (the build stamp).
-    """
+def _list(config: Config, inputs: Inputs | None = None) -> tuple[str, list[str], list[str]]:
+    """The episodes folder, the names of its episode folders, and every post's path:
+    one listing of the top folders, before any episode folder is looked into."""
     root = os.fspath(config.paths.episodes)
     if inputs is not None:
         inputs.folder(root)
@@ -102,6 +98,25 @@ def _walk(
             folders = sorted(e.name for e in found if e.is_dir() and e.name[0] not in "._")
     except OSError:
         folders = []
+    posts = os.fspath(config.paths.posts)
+    names = _markdown_names(posts, inputs) if inputs is not None or os.path.isdir(posts) else []
+    return root, folders, names
+
+
+def _walk(
+    config: Config,
+    inputs: Inputs | None = None,
+    listing: tuple[str, list[str], list[str]] | None = None,
+) -> Iterator[tuple[str, str, list[str] | None, list[str]]]:
+    """("episode", folder, its file names or None if unreadable, stamps) for every
+    episode folder, then ("post", path, None, [stamp]) for every post, in order.
+
+    Strings and ``os.stat`` only: a stat is most of the cost of a no-change build,
+    and Path or DirEntry objects doubled it. With ``inputs``, every folder is
+    recorded before it is listed and every file as it is stat'ed (the build stamp).
+    ``listing`` is ``_list``'s result when the caller has it already.
+    """
+    root, folders, posts = listing if listing is not None else _list(config, inputs)
     for name in folders:
         folder = f"{root}/{name}"
         if inputs is not None:
@@ -119,10 +134,8 @@ def _walk(
             names,
             [f"/{name}"] + [_stamp_of(f"{folder}/{file}", file, inputs) for file in names],
         )
-    posts = os.fspath(config.paths.posts)
-    if inputs is not None or os.path.isdir(posts):
-        for path in _markdown_names(posts, inputs):
-            yield "post", path, None, [_stamp_of(path, path, inputs)]
+    for path in posts:
+        yield "post", path, None, [_stamp_of(path, path, inputs)]
 
 
 def _digest_of(stamps: list[str]) -> str:
@@ -143,30 +156,56 @@ def quick_digest(config: Config, inputs: Inputs | None = None) -> str:
     return _digest_of(stamps)
 
 
+class SourceScan:
+    """A scan taken a source at a time: the jobs as they are found (so parsing can
+    begin before the last folder is listed), then the whole result.
+
+    The top folders are listed at once (``count`` is known before iterating); each
+    episode folder is listed, and each file stat'ed, as iteration reaches it.
+    ``inputs`` records what was looked at, for the build stamp.
+    """
+
+    def __init__(self, config: Config, inputs: Inputs | None = None) -> None:
+        self._config, self._inputs = config, inputs
+        self._listing = _list(config, inputs)
+        self.count = len(self._listing[1]) + len(self._listing[2])
+        self._head = [_SHAPE_KEY, config.timezone]
+        self._stamps = list(self._head)
+        self.jobs: list[Job] = []
+        self.problems: list[MediahubError] = []
+
+    def __iter__(self) -> Iterator[Job]:
+        head = self._head
+        for kind, where, names, found in _walk(self._config, self._inputs, self._listing):
+            self._stamps.extend(found)
+            if kind == "post":
+                job: Job = ("post", Path(where), _digest_of(head + found), None)
+            elif names is None:
+                self.problems.append(
+                    ContentError(where, "could not be read", "check its permissions")
+                )
+                continue
+            elif EPISODE_FILE not in names:
+                self.problems.append(
+                    ContentError(
+                        where, f"has no {EPISODE_FILE}", "add one with at least title and date"
+                    )
+                )
+                continue
+            else:
+                job = ("episode", Path(where), _digest_of(head + found[1:]), frozenset(names))
+            self.jobs.append(job)
+            yield job
+
+    def result(self) -> Sources:
+        """Everything found (once iteration has ended)."""
+        return Sources(self.jobs, self.problems, _digest_of(self._stamps))
+
+
 def scan_sources(config: Config, inputs: Inputs | None = None) -> Sources:
     """List episode folders and posts with their fingerprints (stat calls only);
     ``inputs`` records what was looked at, for the build stamp."""
-    problems: list[MediahubError] = []
-    jobs: list[tuple[str, Path, str]] = []
-    listed: dict[Path, frozenset[str]] = {}
-    head = [_SHAPE_KEY, config.timezone]
-    stamps = list(head)
-    for kind, where, names, found in _walk(config, inputs):
-        stamps.extend(found)
-        if kind == "post":
-            jobs.append(("post", Path(where), _digest_of(head + found)))
-            continue
-        folder = Path(where)
-        if names is None:
-            problems.append(ContentError(where, "could not be read", "check its permissions"))
-            continue
-        if EPISODE_FILE not in names:
-            problems.append(
-                ContentError(
-                    str(folder), f"has no {EPISODE_FILE}", "add one with at least title and date"
-                )
-            )
-            continue
-        jobs.append(("episode", folder, _digest_of(head + found[1:])))
-        listed[folder] = frozenset(names)
-    return Sources(jobs, problems, listed, _digest_of(stamps))
+    scan = SourceScan(config, inputs)
+    for _ in scan:
+        pass
+    return scan.result()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -41,22 +41,43 @@ def _run(share: Any) -> Any:
 
 def fork_imap(
     task: Callable[[T], R],
-    chunks: Sequence[T],
+    chunks: Iterable[T],
     workers: int,
     meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[R]:
     """``task`` applied to each chunk in forked processes, results as they finish (in
     any order): the caller takes in one chunk's results while the next are worked on.
 
-    ``meanwhile`` runs here once the workers are forked (so they do not inherit what
-    it does), before the first result is taken in: work of this process's own that
-    would otherwise wait for the workers or keep them waiting.
+    ``chunks`` may be a generator (a scan, say): it runs here, in this thread, and each
+    chunk goes to the workers as soon as it is made, so they begin before the last one
+    is. (Handed to the pool's own thread instead, a generator that makes many system
+    calls crawls while this thread runs Python: every call gives up the GIL, and
+    getting it back can take the whole switch interval.)
+    ``meanwhile`` runs here once every chunk is handed out (the workers were forked
+    before, so they do not inherit what it does), before the first result is taken
+    in: work of this process's own that would otherwise wait for the workers or keep
+    them waiting.
     """
+    import queue
+
+    finished: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
     with _forked_pool(task, workers) as pool:
-        results = pool.imap_unordered(_run, chunks)
+        count = 0
+        for chunk in chunks:
+            pool.apply_async(
+                _run,
+                (chunk,),
+                callback=lambda result: finished.put((True, result)),
+                error_callback=lambda error: finished.put((False, error)),
+            )
+            count += 1
         if meanwhile is not None:
             meanwhile()
-        yield from results
+        for _ in range(count):
+            ok, outcome = finished.get()
+            if not ok:
+                raise outcome
+            yield outcome
 
 
 @contextmanager

@@ -378,19 +378,59 @@ def test_a_first_builds_digest_is_the_one_the_next_build_compares(hub: Path) -> 
     assert quick_digest(config) != sources.digest
 
 
+def test_a_first_read_parsing_while_it_scans_finds_what_a_serial_read_finds(
+    hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing cached, forked workers parse chunks while the scan is still listing
+    folders: the entries, the problems, the fingerprints, the digest and what the
+    stamp records must all be those of a scan first, then a serial parse."""
+    from mediahub.content import read_all
+    from mediahub.content_scan import quick_digest
+    from mediahub.publish.stamp import Inputs
+
+    add_episodes(hub, 150)
+    (hub / "episodes" / "not-an-episode").mkdir()
+    (hub / "posts" / "broken.md").write_text("no front matter\n", encoding="utf-8")
+    config = config_module.load(hub)
+    seen = []
+    for workers in ("2", "1"):
+        monkeypatch.setenv("MEDIAHUB_WORKERS", workers)
+        shutil.rmtree(config.paths.state, ignore_errors=True)  # nothing cached
+        inputs = Inputs()
+        with Store(config.paths.database) as store:  # the workers open it too
+            content = read_all(config, store, inputs)
+        seen.append(
+            (
+                [e.slug for e in content.episodes],
+                [(p.slug, p.body_html) for p in content.posts],
+                [p.line() for p in content.problems],
+                content.fingerprints,
+                content.digest,
+                sorted(inputs.files),
+                sorted(inputs.folders),
+            )
+        )
+    streamed, serial = seen
+    assert streamed == serial
+    assert len(streamed[0]) > 150
+    assert any("not-an-episode" in line for line in streamed[2])
+    assert any("broken.md" in line for line in streamed[2])
+    assert streamed[4] == quick_digest(config)
+
+
 def test_a_second_build_of_unchanged_content_is_recognised_as_one(
     hub: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mediahub.publish.site as site
+    import mediahub.content as content
 
     config = config_module.load(hub)
     with Store(config.paths.database) as store:
         build(config, store, datetime.now(UTC))
 
-        def no_scan(config: object) -> None:
+        def no_scan(*args: object) -> None:
             raise AssertionError("a no-change build scanned the content folders")
 
-        monkeypatch.setattr(site, "scan_sources", no_scan)
+        monkeypatch.setattr(content, "SourceScan", no_scan)
         again = build(config, store, datetime.now(UTC))
     assert again.stats.rendered == 0 and again.stats.written == 0 and again.stats.unchanged
 

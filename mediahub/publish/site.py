@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mediahub import __version__
 from mediahub import model as model_module
 from mediahub.config import Config, record_podcast_guid
-from mediahub.content_scan import fingerprint, quick_digest, scan_sources
+from mediahub.content_scan import fingerprint, quick_digest
 from mediahub.errors import BuildError, ContentError, MediahubError
 from mediahub.files import exclusive
 from mediahub.model import Episode, Post
@@ -134,15 +134,19 @@ def _build(
             return unchanged
     # This build may write the site: no stamp may vouch for it until it is complete.
     stamp.remove(stamp.state_folder(root))
-    sources = scan_sources(config, inputs if last is None else None)
-    if last is None:  # a first build: the scan's own digest, not a second listing
-        build_digest = _build_digest(config, store, sources.digest, inputs)
+    if last is None:  # recorded (for the stamp) before templates are read, below
+        head = _build_head(config, store, inputs)
     from mediahub.content import assign_guid, read_all
 
     prepared: list[Environment] = []
     content = read_all(
-        config, store, sources, meanwhile=lambda: _prepare_rendering(config, prepared)
+        config,
+        store,
+        inputs if last is None else None,
+        meanwhile=lambda: _prepare_rendering(config, prepared),
     )
+    if last is None:  # a first build: the scan's own digest, not a second listing
+        build_digest = digest(head, content.digest)
     from mediahub.publish.check import podcast_guid
     from mediahub.publish.plan import SitePlan, site_environment
     from mediahub.publish.topics import plan_topics
@@ -172,12 +176,21 @@ def _build(
     site = SitePlan(config, store, links, content.fingerprints, env)
     site.plan(episodes, posts)
     plan_topics(site.writer, site.env, links, site.common, store, now)
-    _refuse_broken_feed(site)
     before = _feed_bytes(config.paths.output, site.feed_paths)
     store.begin_writing(str(config.paths.output))
-    # While the workers write: the store's WAL (the parse cache, tens of MB on a first
-    # build) into the database, which closing the store would otherwise do after.
-    stats = site.writer.commit(last=tuple(site.feed_paths), meanwhile=store.checkpoint)
+    try:
+        # While the workers write: the store's WAL (the parse cache, tens of MB on a
+        # first build) into the database, which closing the store would otherwise do after.
+        stats = site.writer.commit(
+            last=tuple(site.feed_paths),
+            meanwhile=store.checkpoint,
+            check=lambda: _refuse_broken_feed(site),
+        )
+    except BuildError:
+        # Only the check raises it, and before any output is in place: nothing was
+        # cut short, so the next build need not walk the whole folder.
+        store.end_writing(str(config.paths.output))
+        raise
     store.save_output_keys(str(config.paths.output), site.writer.keys())
     changed = [p for p in site.feed_paths if _read(config.paths.output / p) != before.get(p)]
     if not problems:
@@ -238,6 +251,12 @@ def _build_digest(
     """Everything a build reads, in one digest (file contents by size and mtime);
     ``sources`` is the content folders' digest (``quick_digest``). ``inputs`` records
     the rest of what the digest reads (for the build stamp), each before it is read."""
+    return digest(_build_head(config, store, inputs), sources)
+
+
+def _build_head(config: Config, store: Store, inputs: stamp.Inputs | None = None) -> str:
+    """``_build_digest`` but for the content folders: the program, the configuration,
+    the templates, the show's image and the followed sources."""
     image = config.show.image
     if inputs is not None:
         inputs.file(os.path.abspath(config.source))
@@ -254,7 +273,6 @@ def _build_digest(
         config.show.url,
         templates_fingerprint(config.paths.templates),
         static_fingerprint(config.paths.templates),
-        sources,
         fingerprint(image) if image is not None else None,
         followed,
     )
@@ -283,8 +301,9 @@ def _unchanged_since_last_build(
 
 
 def _refuse_broken_feed(site: SitePlan) -> None:
-    """Run the error rules of ``mediahub check`` on the podcast feed before anything is
-    written; a feed that apps or directories would refuse is not published."""
+    """Run the error rules of ``mediahub check`` on the podcast feed before any output
+    can be seen (the writer's ``check``); a feed that apps or directories would refuse
+    is not published."""
     from mediahub.publish.check import check_feed, feed_errors
     from mediahub.publish.check_files import LocalFiles
 

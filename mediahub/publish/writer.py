@@ -125,6 +125,7 @@ class Writer:
         last: tuple[str, ...] = (),
         workers: int | None = None,
         meanwhile: Callable[[], object] | None = None,
+        check: Callable[[], object] | None = None,
     ) -> WriteStats:
         """Write everything planned, ``last`` paths at the end, then remove stale files.
 
@@ -137,17 +138,38 @@ class Writer:
         where every file appears at the same moment, so they are shared out too.
         ``meanwhile`` is the caller's own work, done while the workers write (or first,
         with none).
+
+        ``check`` (say, the feed rules) runs before any output can be seen and may raise
+        to abandon the commit, leaving the output folder as it was. Into an existing
+        folder it runs before anything is written. Into a new one it runs here while the
+        workers write into the hidden sibling, which costs a first build no time of its
+        own: the workers leave the ``last`` outputs (what ``check`` reads) to this
+        process, which writes them once ``check`` has passed.
         """
         stats = WriteStats()
         fresh = _missing_or_empty(self.output)
+        if check is not None and not fresh:
+            check()
         remove_abandoned(self.output.parent, f".{self.output.name}.building-")
         if fresh:
             self._root = self.output.parent / f".{self.output.name}.building-{os.getpid()}"
             shutil.rmtree(self._root, ignore_errors=True)  # a killed build's leftovers
             self._root.mkdir(parents=True)
         self._fresh = fresh
-        if fresh:
-            last = ()  # nobody sees any file before the rename: order is moot
+        final = [p for p in last if p in self.planned]
+
+        def own_work() -> None:
+            """This process's part while the workers write: into a new folder, the check
+            and then the ``last`` outputs (nobody sees any file before the rename, so
+            order is moot there); the caller's ``meanwhile`` in any case."""
+            if fresh:
+                if check is not None:
+                    check()
+                for rel in final:
+                    self._write_one(rel, self.planned[rel], stats, durable=False)
+            if meanwhile is not None:
+                meanwhile()
+
         try:
             body = [p for p in self.planned if p not in last]
             # Into a new folder every file is new work for the workers, copies too;
@@ -155,15 +177,15 @@ class Writer:
             todo = body if fresh else [p for p in body if self.needs_render(p)]
             count = workers if workers is not None else default_workers(len(todo))
             if count > 1:
-                done = self._commit_forked(todo, count, stats, meanwhile)
+                done = self._commit_forked(todo, count, stats, own_work)
                 body = [p for p in body if p not in done]
-            elif meanwhile is not None:
-                meanwhile()
+            else:
+                own_work()
             for rel in body:
                 self._write_one(rel, self.planned[rel], stats, durable=False)
-            for rel in last:
-                if rel in self.planned:
-                    self._write_one(rel, self.planned[rel], stats, durable=not fresh)
+            if not fresh:
+                for rel in final:
+                    self._write_one(rel, self.planned[rel], stats, durable=True)
             if fresh:
                 with contextlib.suppress(FileNotFoundError):
                     self.output.rmdir()  # empty, as checked above

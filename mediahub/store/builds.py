@@ -115,6 +115,11 @@ class BuildQueries(StoreBase):
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO writing VALUES (?)", (output,))
 
+    def end_writing(self, output: str) -> None:
+        """Forget ``begin_writing``: the write was abandoned before it changed anything."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM writing WHERE output = ?", (output,))
+
     def save_output_keys(self, output: str, keys: Mapping[str, str]) -> None:
         """Replace the recorded input keys of one output folder, after a successful write."""
         with self._transaction() as db:
