@@ -125,6 +125,8 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if _TERMINATED:  # a SIGTERM that came while this process was still starting
+        stop.set()
     watcher = None
     if not children and os.getpid() != _FIRST_PID:
         watcher = asyncio.create_task(_orphaned(stop, _FIRST_PID))
@@ -177,6 +179,14 @@ def _reap(children: list[int], timeout: float) -> None:
 
 _FIRST_PID = os.getpid()
 
+# Set by a SIGTERM that arrives before the event loop listens for it (``serve``).
+_TERMINATED = False
+
+
+def _note_termination(signum: int, frame: object) -> None:
+    global _TERMINATED
+    _TERMINATED = True
+
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -195,6 +205,10 @@ def serve(
     """
     global _FIRST_PID
     _FIRST_PID = os.getpid()
+    # Until each process's loop listens for it, a SIGTERM is noted, not fatal: it used
+    # to kill the first process outright while its app was still being set up (after
+    # the socket listened and a worker answered), so nothing was written out.
+    signal.signal(signal.SIGTERM, _note_termination)
     children: list[int] = []
     for index in range(1, max(1, workers)):
         sys.stdout.flush()
