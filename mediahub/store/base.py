@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mediahub.errors import StoreError
+from mediahub.files import exclusive
 
 # SQLite's default: a commit that grows the WAL past this many pages checkpoints it.
 _AUTOCHECKPOINT = 1000
@@ -41,24 +42,19 @@ class StoreBase:
             )
             for name, (arity, function) in (functions or {}).items():
                 self._db.create_function(name, arity, function, deterministic=True)
-            # A new database gets 16 KiB pages: an aggregated item's HTML (a few KiB)
-            # then fits its row's page instead of a chain of overflow pages, which
-            # halves what storing a cold cycle's items writes through the WAL. (A no-op
-            # on an existing database: its page size stays.)
-            self._db.execute("PRAGMA page_size=16384")
+            if self._needs_setup(migrations):
+                # One process at a time: several opening a new store together (a
+                # build's workers, a server, a cron command) would each read version
+                # 0 and run the same steps, and turning a new file to WAL fails at
+                # once, without waiting, while another process does it.
+                with exclusive(path.with_name(path.name + ".lock")):
+                    self._setup(migrations)
             # 16 MiB of page cache (the default is 2): the item indexes' pages stay
             # cached while a cycle writes thousands of rows (and the search index's
             # while update_search catches up).
             self._db.execute("PRAGMA cache_size=-16384")
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version"
-                " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-            )
-            for component, steps in migrations.items():
-                self._migrate(component, steps)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 str(path),
@@ -147,6 +143,29 @@ class StoreBase:
             stop.set()
             thread.join()
             self._db.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT}")
+
+    def _needs_setup(self, migrations: Mapping[str, Sequence[str]]) -> bool:
+        """A new store, or one whose schema is not this version's (one read, no lock)."""
+        try:
+            found = dict(self._db.execute("SELECT component, version FROM schema_version"))
+        except sqlite3.OperationalError:  # no such table (a new file), or being set up
+            return True
+        return any(found.get(component) != len(steps) for component, steps in migrations.items())
+
+    def _setup(self, migrations: Mapping[str, Sequence[str]]) -> None:
+        """Make the file a WAL database and run the migrations it lacks (under the lock)."""
+        # A new database gets 16 KiB pages: an aggregated item's HTML (a few KiB)
+        # then fits its row's page instead of a chain of overflow pages, which
+        # halves what storing a cold cycle's items writes through the WAL. (A no-op
+        # on an existing database: its page size stays.)
+        self._db.execute("PRAGMA page_size=16384")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        for component, steps in migrations.items():
+            self._migrate(component, steps)
 
     def _migrate(self, component: str, steps: Sequence[str]) -> None:
         row = self._db.execute(
