@@ -134,8 +134,8 @@ class Writer:
         whole one, and no file needs a temporary name of its own. Otherwise each changed
         file is replaced atomically. Outputs to render are shared among ``workers`` forked
         processes (default: one per core when there is enough to do); the ``last`` ones
-        are written by this process, after the others, except into a hidden folder,
-        where every file appears at the same moment, so they are shared out too.
+        are written by this process, after the others (into a hidden folder, where every
+        file appears at the same moment, while the workers write).
         ``meanwhile`` is the caller's own work, done while the workers write (or first,
         with none).
 
