@@ -399,7 +399,7 @@ def read_all(
     cache = store.cached_content()
     scan = SourceScan(config, inputs)
     if not cache and (workers := default_workers(scan.count)) > 1:
-        return _finish(config, store, scan, {}, _chunked(scan, _CHUNK), workers, meanwhile)
+        return _finish(config, store, scan, {}, scan, workers, meanwhile)
     parsed: dict[Path, object] = {}
     missing: list[Job] = []
     for job in scan:
@@ -408,9 +408,7 @@ def read_all(
             parsed[job[1]] = hit[1]
         else:
             missing.append(job)
-    workers = default_workers(len(missing))
-    chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
-    return _finish(config, store, scan, parsed, chunks, workers, meanwhile)
+    return _finish(config, store, scan, parsed, missing, default_workers(len(missing)), meanwhile)
 
 
 # Entries a forked worker parses before handing them back.
@@ -433,39 +431,41 @@ def _finish(
     store: Store,
     scan: SourceScan,
     parsed: dict[Path, object],
-    chunks: Iterable[list[Job]],
+    jobs: Iterable[Job],
     workers: int,
     meanwhile: Callable[[], object] | None = None,
 ) -> Content:
-    """Parse ``chunks`` (by ``workers`` forked processes if more than one, which take
-    them as they come), cache what was parsed, and put the content together."""
+    """Parse ``jobs`` (by ``workers`` forked processes if more than one, which take
+    chunks of them as they come), cache what was parsed, and put the content together."""
     shares: Iterable[tuple[list[tuple[Path, str, bytes | MediahubError]], list[AudioInfo]]]
     if workers > 1:
         # Chunks, taken in as they come: the cache writes here overlap the parsing there.
+        chunks = _chunked(jobs, _CHUNK)
         shares = fork_imap(lambda chunk: _parse_share(config, chunk), chunks, workers, meanwhile)
     else:
         if meanwhile is not None:
             meanwhile()
-        shares = [_parse_share(config, [job for chunk in chunks for job in chunk], store)]
+        shares = [_parse_share(config, list(jobs), store)]
+    unreadable: list[MediahubError] = []
     for results, media in shares:
         store.save_media_many(media)  # one transaction per share, never one per file
         fresh: list[tuple[str, str, bytes]] = []
         for source, fingerprint, outcome in results:
             if isinstance(outcome, MediahubError):
-                scan.problems.append(outcome)
+                unreadable.append(outcome)
             else:
                 parsed[source] = pickle.loads(outcome)
                 fresh.append((str(source), fingerprint, outcome))
         store.save_content(fresh)
     # Every chunk has been parsed, so the scan has ended: its result is whole.
     sources = scan.result()
-    jobs, problems = sources.jobs, sources.problems
-    episodes = [o for _, s, _, _ in jobs if isinstance(o := parsed.get(s), Episode)]
-    posts = [o for _, s, _, _ in jobs if isinstance(o := parsed.get(s), Post)]
+    found, problems = sources.jobs, sources.problems + unreadable
+    episodes = [o for _, s, _, _ in found if isinstance(o := parsed.get(s), Episode)]
+    posts = [o for _, s, _, _ in found if isinstance(o := parsed.get(s), Post)]
     problems.sort(key=lambda e: e.where)
     problems.extend(_duplicate_slugs(posts))
-    store.keep_content({str(s) for _, s, _, _ in jobs})
-    fingerprints = {source: fingerprint for _, source, fingerprint, _ in jobs}
+    store.keep_content({str(s) for _, s, _, _ in found})
+    fingerprints = {source: fingerprint for _, source, fingerprint, _ in found}
     return Content(
         episodes=episodes,
         posts=posts,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +207,5 @@ def scan_sources(config: Config, inputs: Inputs | None = None) -> Sources:
     """List episode folders and posts with their fingerprints (stat calls only);
     ``inputs`` records what was looked at, for the build stamp."""
     scan = SourceScan(config, inputs)
-    for _ in scan:
-        pass
+    deque(scan, maxlen=0)  # run the scan to its end; it keeps what it finds
     return scan.result()

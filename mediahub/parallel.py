@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -58,8 +59,6 @@ def fork_imap(
     in: work of this process's own that would otherwise wait for the workers or keep
     them waiting.
     """
-    import queue
-
     finished: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
     with _forked_pool(task, workers) as pool:
         count = 0
