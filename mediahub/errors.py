@@ -93,3 +93,12 @@ class GuardError(FetchError):
 
 class ParseError(MediahubError):
     """A downloaded body is not a feed at all (an HTML page, an empty or unreadable document)."""
+
+
+class WorkerError(MediahubError):
+    """A worker process died mid-task (killed, out of memory, a crash in C code).
+
+    Not the user's input at fault as such, but not a bug to show a traceback for
+    either: the work it held is lost, so the command stops (or, aggregating, the
+    one feed is failed) and says how to run again with less memory.
+    """

@@ -14,7 +14,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mediahub.errors import WorkerError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,7 +39,7 @@ def default_workers(tasks: int, minimum: int = 64) -> int:
 
 def _run(share: Any) -> Any:
     assert _TASK is not None
-    # A worker lives for one share: collecting garbage would only walk (and so copy)
+    # A worker lives for one build step: collecting garbage would only walk (and so copy)
     # the parent's objects that it shares copy-on-write.
     gc.disable()
     return _TASK(share)
@@ -58,37 +63,74 @@ def fork_imap(
     before, so they do not inherit what it does), before the first result is taken
     in: work of this process's own that would otherwise wait for the workers or keep
     them waiting.
+
+    A worker that dies (the kernel's out-of-memory killer, a signal, a crash in C
+    code) raises WorkerError at once: multiprocessing.Pool would
+    quietly start another worker and wait forever for the lost chunk.
     """
-    finished: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    from concurrent.futures.process import BrokenProcessPool
+
+    finished: queue.SimpleQueue[Future[R]] = queue.SimpleQueue()
     with _forked_pool(task, workers) as pool:
         count = 0
-        for chunk in chunks:
-            pool.apply_async(
-                _run,
-                (chunk,),
-                callback=lambda result: finished.put((True, result)),
-                error_callback=lambda error: finished.put((False, error)),
-            )
-            count += 1
+        try:
+            for chunk in chunks:
+                pool.submit(_run, chunk).add_done_callback(finished.put)
+                count += 1
+        except BrokenProcessPool:
+            raise _died() from None
         if meanwhile is not None:
             meanwhile()
         for _ in range(count):
-            ok, outcome = finished.get()
-            if not ok:
-                raise outcome
-            yield outcome
+            future = finished.get()
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                raise _died() from None
+            del future  # the result's only other holder: free it once the caller has it
+            yield result
+
+
+def _died() -> WorkerError:
+    return WorkerError(
+        "build",
+        "a worker process died before finishing its share (killed, or out of memory)",
+        "run it again; with little memory, set MEDIAHUB_WORKERS=1 to use one process",
+    )
 
 
 @contextmanager
-def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Any]:
+def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]:
+    """A pool of ``workers`` processes forked (at the first submit) from this one.
+
+    Left early (an error here, or the caller stopped taking results), the workers
+    are killed rather than left to finish work nobody will read.
+    """
     global _TASK
-    import multiprocessing  # here: a no-change build never forks, and should not pay for it
+    # Imported here: a no-change build never forks, and should not pay for them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     _TASK = task
     gc.freeze()  # the parent's objects as they are: out of every later collection
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield pool
+        yield pool
+    except BaseException:
+        _kill(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
         _TASK = None
         gc.unfreeze()
+
+
+def _kill(pool: Executor) -> None:
+    """Stop a pool's workers now (Python 3.14 has ``kill_workers`` for this)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()

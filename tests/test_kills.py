@@ -380,3 +380,196 @@ def test_episode_add_killed_leaves_whole_folders_or_none(
         killed_while_staging=staging_seen,
         staging_folders_left=len(leftovers),
     )
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (its forked workers), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def _kill_first_worker(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``mediahub ARGS`` with two workers; SIGKILL the first worker it forks, as the
+    out-of-memory killer would. Returns the finished run and the pid killed (0: none)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediahub", *args],
+        cwd=cwd,
+        env={**os.environ, "MEDIAHUB_WORKERS": "2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    killed = 0
+    try:
+        while proc.poll() is None and not killed:
+            for child in _children(proc.pid):
+                os.kill(child, signal.SIGKILL)
+                killed = child
+                break
+            time.sleep(0.002)
+        # Before the fix the build waited forever for the killed worker's share.
+        out, err = proc.communicate(timeout=120)
+        # The other worker went with it: nothing of the build's session is left.
+        _reap_group(proc.pid)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), killed
+
+
+@pytest.mark.parametrize("phase", ["parse", "render"])
+def test_a_worker_killed_mid_build_stops_the_build_in_one_line(tmp_path: Path, phase: str) -> None:
+    """A killed worker (the kernel's out-of-memory killer, say) ends the build at once
+    with one line and exit code 2: no hang, nothing half-published, and the next
+    build completes. ``parse``: a first build, its parse workers; ``render``: a
+    rebuild for another base URL, whose parse comes from the cache, so the first
+    workers forked are the ones writing pages."""
+    hub = make_big_hub(tmp_path / "hub", episodes=150, posts=250)
+    args = ["build", "--url", BASES[0]]
+    if phase == "render":
+        timed(["build", "--url", BASES[0]], hub)
+        old_feed = (hub / "public" / "feed.xml").read_bytes()
+        args = ["build", "--url", BASES[1]]
+    run, killed = _kill_first_worker(args, hub)
+    assert killed, "the build finished before forking a worker"
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "build: a worker process died" in run.stderr and "MEDIAHUB_WORKERS=1" in run.stderr
+    # Nothing half-published: no site on a first build, the old feed on a rebuild,
+    # and no hidden staging folder left either way.
+    assert not [p.name for p in hub.iterdir() if p.name.startswith(".public.building-")]
+    if phase == "parse":
+        assert not (hub / "public").exists()
+    else:
+        assert (hub / "public" / "feed.xml").read_bytes() == old_feed
+        assert check_links(hub / "public", old_feed) == BASES[0]
+    integrity(hub / ".mediahub" / "mediahub.db")
+    timed(args, hub)
+    assert check_links(hub / "public", (hub / "public" / "feed.xml").read_bytes()) == args[-1]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def test_a_parse_worker_killed_mid_cycle_loses_no_feed(tmp_path: Path) -> None:
+    """A parse worker killed mid-cycle (the out-of-memory killer, say) takes the feeds
+    it and its pool were parsing with it: each is parsed again, alone, and stored.
+    The cycle goes on with no traceback and ends as if nothing happened."""
+    hub = copy_example_hub(tmp_path / "hub")
+    sources = 40
+    state = {"round": 0}
+    config = hub / "mediahub.toml"
+    with serving_in_thread(_feed_app(sources, state)) as base:
+        blocks = "".join(
+            f'\n[[sources]]\nurl = "{base}/feed-{n}.xml"\ntopic = "news"\n' for n in range(sources)
+        )
+        config.write_text(
+            config.read_text(encoding="utf-8")
+            + blocks
+            + '\n[aggregate]\nallow_networks = ["127.0.0.0/8"]\n',
+            encoding="utf-8",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mediahub", "aggregate", "--all"],
+            cwd=hub,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        killed = 0
+        try:
+            while proc.poll() is None and not killed:
+                # A parse worker: a child of the forkserver, itself a child of the cycle's
+                # process (as is the resource tracker; neither is what an OOM kill picks).
+                servers = [p for p in _children(proc.pid) if "forkserver" in _cmdline(p)]
+                for pid in [w for server in servers for w in _children(server)]:
+                    os.kill(pid, signal.SIGKILL)
+                    killed = pid
+                    break
+                time.sleep(0.002)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        assert killed, "the cycle ended before a parse worker started"
+        assert proc.returncode == 0, (proc.returncode, out, err)
+        assert "Traceback" not in err, err
+        database = hub / ".mediahub" / "mediahub.db"
+        integrity(database)
+        stored = {source for source, _ in _item_keys(database)}
+        assert len({source for source in stored if source.startswith(base)}) == sources
+
+
+def _parse_or_die(
+    seconds: float, body: bytes, url: str, content_type: str | None, now: object
+) -> object:
+    """The cycle's parse, except that a feed marked so kills its process (as a feed that
+    makes the parser run out of memory would get it killed)."""
+    from mediahub.aggregate import cycle
+
+    if b"<!-- parser killer -->" in body:
+        os.kill(os.getpid(), signal.SIGKILL)
+    # In a pool process, a fresh import: the real parse (the test patched only its own).
+    return cycle.parse_for_store(seconds, body, url, content_type, now)  # type: ignore[arg-type]
+
+
+def test_the_feed_that_kills_its_parser_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One feed kills every parse process it is given to: it alone fails, with one
+    line naming it; the feeds parsed beside it when it struck are stored."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from mediahub.aggregate import cycle
+    from mediahub.aggregate.guard import NetworkGuard
+    from mediahub.model import Source
+    from mediahub.store import Store
+
+    app = _feed_app(12, {"round": 0})
+
+    async def killer(request: web.Request) -> web.Response:
+        body = b'<?xml version="1.0"?><!-- parser killer --><rss version="2.0"><channel>'
+        return web.Response(body=body + b"<title>K</title></channel></rss>")
+
+    app.router.add_get("/killer.xml", killer)
+    # Pickled by name: the pool's processes import this module and call it there.
+    monkeypatch.setattr(cycle, "parse_for_store", _parse_or_die)
+    store = Store(tmp_path / "mediahub.db")
+    settings = cycle.CycleSettings(
+        guard=NetworkGuard.from_settings(False, ["127.0.0.0/8"]), workers=2
+    )
+    with serving_in_thread(app) as base:
+        urls = [f"{base}/feed-{n}.xml" for n in range(6)]
+        urls[3:3] = [f"{base}/killer.xml"]
+        urls += [f"{base}/feed-{n}.xml" for n in range(6, 12)]
+        for url in urls:
+            store.add_source(Source(url, "news"))
+        now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+        report = asyncio.run(cycle.Cycle(store, settings, now).run(store.list_sources()))
+    failed = {o.url: o.message for o in report.outcomes if o.kind == "error"}
+    assert list(failed) == [f"{base}/killer.xml"], failed
+    assert "the parser process died on this feed" in failed[f"{base}/killer.xml"]
+    assert len({source for source, _ in _item_keys(tmp_path / "mediahub.db")}) == 12

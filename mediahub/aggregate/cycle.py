@@ -113,6 +113,25 @@ def parse_for_store(
     return Prepared(replace(feed, items=()), posting, feed_rows(feed))
 
 
+def _process_pool(workers: int) -> Executor:
+    """A pool of parse processes (imported here: a warm cycle, all 304, never starts one)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: never fork a process that runs an event loop and threads.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_memory)
+
+
+def _parser_died(url: str) -> ParseError:
+    return ParseError(
+        url,
+        "the parser process died on this feed (out of memory, or a crash in the parser)",
+        "the other feeds were not affected; if it keeps happening, remove the source",
+    )
+
+
 def _worker_memory() -> None:
     """Parse workers give memory back after a large feed instead of keeping their peak.
 
@@ -411,6 +430,9 @@ class Cycle:
         self.progress = progress
         self._pool = pool
         self._own_pool = pool is None
+        # Where a feed lost with a dead parse worker is parsed again, alone (see _parse).
+        self._lone_pool: Executor | None = None
+        self._alone = asyncio.Lock()
         self._writer = _Writer(store)
         # Feeds in the parse pool at once: enough to keep every worker busy.
         self._parsing = asyncio.Semaphore(PARSE_BACKLOG * max(1, settings.workers))
@@ -448,21 +470,50 @@ class Cycle:
             self._writer.shutdown()
             if self._own_pool and self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._lone_pool is not None:
+                self._lone_pool.shutdown(wait=True, cancel_futures=True)
         return CycleReport(tuple(outcomes))
 
     def _parse_pool(self) -> Executor:
         if self._pool is None:
-            # Imported here: a warm cycle (all 304) never starts the pool.
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # forkserver: never fork a process that runs an event loop and threads.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
-            self._pool = ProcessPoolExecutor(
-                self.settings.workers, mp_context=context, initializer=_worker_memory
-            )
+            self._pool = _process_pool(self.settings.workers)
         return self._pool
+
+    async def _parse(self, resp: Response) -> Prepared:
+        """The fetched feed parsed in the pool, surviving the death of a parse worker.
+
+        A worker that dies (the out-of-memory killer, a crash in C code on a hostile
+        body) takes every feed in the pool with it, and which one killed it is not
+        known. So each feed lost that way is parsed once more alone, in a pool of one
+        process: the feed that dies there too is failed, with one line, and only it.
+        (A worker killed as it starts shows as EOFError or OSError from the pool.)
+        """
+        from concurrent.futures.process import BrokenProcessPool
+
+        lost = (BrokenProcessPool, EOFError, OSError)
+        loop = asyncio.get_running_loop()
+        args = (self.settings.parse_timeout, resp.body, resp.url, resp.content_type, self.now)
+        async with self._parsing:
+            pool = None
+            try:
+                pool = self._parse_pool()
+                return await loop.run_in_executor(pool, parse_for_store, *args)
+            except lost:
+                if not self._own_pool:
+                    raise _parser_died(resp.url) from None
+                if pool is not None and self._pool is pool:  # the first to see it replaces it
+                    self._pool = None
+                    pool.shutdown(wait=False)  # what it still holds finishes, or failed
+        async with self._alone:
+            lone = None
+            try:
+                lone = self._lone_pool = self._lone_pool or _process_pool(1)
+                return await loop.run_in_executor(lone, parse_for_store, *args)
+            except lost:
+                self._lone_pool = None
+                if lone is not None:
+                    lone.shutdown(wait=False)
+                raise _parser_died(resp.url) from None
 
     async def _write(self, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
         return await self._writer.call(fn, *args, **kwargs)
@@ -539,17 +590,7 @@ class Cycle:
         hints: list[float | None],
     ) -> tuple[SourceState, Outcome, bool]:
         url = state.source.url
-        loop = asyncio.get_running_loop()
-        async with self._parsing:
-            prepared = await loop.run_in_executor(
-                self._parse_pool(),
-                parse_for_store,
-                self.settings.parse_timeout,
-                resp.body,
-                resp.url,
-                resp.content_type,
-                self.now,
-            )
+        prepared = await self._parse(resp)
         feed, posting = prepared.feed, prepared.posting
         state = replace(
             ok,
