@@ -117,7 +117,7 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
     try:
         yield pool
     except BaseException:
-        _kill(pool)
+        stop_pool(pool)
         raise
     else:
         pool.shutdown(wait=True)
@@ -126,8 +126,12 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
         gc.unfreeze()
 
 
-def _kill(pool: Executor) -> None:
-    """Stop a pool's workers now (Python 3.14 has ``kill_workers`` for this)."""
+def stop_pool(pool: Executor) -> None:
+    """Stop a process pool's workers now (Python 3.14 has ``kill_workers`` for this).
+
+    Also what a broken pool needs: on 3.11, a worker spawned by a submit that raced
+    the pool breaking is neither terminated nor sent a stop, and the pool's manager
+    thread, and so interpreter exit, then waits for it forever."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:

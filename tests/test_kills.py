@@ -481,11 +481,6 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-@pytest.mark.skip(
-    reason="known bug, not yet fixed: about 1 run in 10 the process has not exited 120 s after "
-    "the kill (one such hang, seen in a harness, was at interpreter exit, joining a broken "
-    "pool's manager thread)"
-)
 def test_a_parse_worker_killed_mid_cycle_loses_no_feed(tmp_path: Path) -> None:
     """A parse worker killed mid-cycle (the out-of-memory killer, say) takes the feeds
     it and its pool were parsing with it: each is parsed again, alone, and stored.

@@ -34,6 +34,7 @@ from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, sh
 from mediahub.config import Config
 from mediahub.errors import FetchError, MediahubError, ParseError
 from mediahub.model import ParsedFeed, SourceState
+from mediahub.parallel import stop_pool
 
 if TYPE_CHECKING:
     from mediahub.store.items import ItemRow
@@ -503,7 +504,7 @@ class Cycle:
                     raise _parser_died(resp.url) from None
                 if pool is not None and self._pool is pool:  # the first to see it replaces it
                     self._pool = None
-                    pool.shutdown(wait=False)  # what it still holds finishes, or failed
+                    stop_pool(pool)  # what it held has failed: each such feed comes here
         async with self._alone:
             lone = None
             try:
@@ -512,7 +513,7 @@ class Cycle:
             except lost:
                 self._lone_pool = None
                 if lone is not None:
-                    lone.shutdown(wait=False)
+                    stop_pool(lone)
                 raise _parser_died(resp.url) from None
 
     async def _write(self, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
