@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mediahub.errors import WorkerError
@@ -114,6 +114,7 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
     _TASK = task
     gc.freeze()  # the parent's objects as they are: out of every later collection
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    widen_pipes(pool)
     try:
         yield pool
     except BaseException:
@@ -124,6 +125,32 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
     finally:
         _TASK = None
         gc.unfreeze()
+
+
+# What a pool's pipes hold (Linux's default is 64 KiB; 1 MiB is what an unprivileged
+# process may ask for). The pages are taken only as data waits in the pipe.
+PIPE_BYTES = 1 << 20
+
+
+def widen_pipes(pool: Executor) -> None:
+    """Let a process pool's tasks and results cross in one write, not one per 64 KiB.
+
+    A parse share's results are about 0.8 MB (100 pickled entries); a feed body sent to
+    an aggregation worker is up to a few MB. Through a 64 KiB pipe the sender blocks at
+    every 64 KiB until the pool's thread in this process reads, and that thread must
+    first win the GIL from the main thread (up to the 5 ms switch interval each time):
+    parse workers of a cold build sat idle 5-8% of their time that way. Elsewhere than
+    Linux, or if the pool's internals differ, this does nothing.
+    """
+    import fcntl
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is None:
+        return
+    for queue_name in ("_call_queue", "_result_queue"):
+        connection = getattr(getattr(pool, queue_name, None), "_reader", None)
+        with suppress(OSError, AttributeError, ValueError):
+            fcntl.fcntl(connection.fileno(), setsize, PIPE_BYTES)  # type: ignore[union-attr]
 
 
 def stop_pool(pool: Executor) -> None:

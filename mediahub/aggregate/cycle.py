@@ -34,7 +34,7 @@ from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, sh
 from mediahub.config import Config
 from mediahub.errors import FetchError, MediahubError, ParseError
 from mediahub.model import ParsedFeed, SourceState
-from mediahub.parallel import stop_pool
+from mediahub.parallel import stop_pool, widen_pipes
 
 if TYPE_CHECKING:
     from mediahub.store.items import ItemRow
@@ -122,7 +122,9 @@ def _process_pool(workers: int) -> Executor:
     # forkserver: never fork a process that runs an event loop and threads.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_memory)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_memory)
+    widen_pipes(pool)
+    return pool
 
 
 def _parser_died(url: str) -> ParseError:

@@ -1,0 +1,44 @@
+"""The process pools' plumbing: results of any size come back whole, through wide pipes."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+import pytest
+
+from mediahub import parallel
+from mediahub.aggregate import cycle
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are a Linux feature"
+)
+
+
+def _pipe_sizes(pool: object) -> list[int]:
+    return [
+        fcntl.fcntl(getattr(pool, name)._reader.fileno(), fcntl.F_GETPIPE_SZ)
+        for name in ("_call_queue", "_result_queue")
+    ]
+
+
+def _payload(size: int) -> bytes:
+    return os.urandom(size)
+
+
+def test_a_forked_pool_passes_large_results_whole_through_wide_pipes() -> None:
+    """A share's results (0.8 MB of pickled entries for a parse share) fit the pipe in
+    one write; if the pool's internals change, the sizes say so here."""
+    results = list(parallel.fork_imap(_payload, [300_000, 2_500_000, 10], workers=2))
+    assert sorted(len(r) for r in results) == [10, 300_000, 2_500_000]
+    with parallel._forked_pool(_payload, 2) as pool:
+        assert _pipe_sizes(pool) == [parallel.PIPE_BYTES] * 2
+
+
+def test_the_aggregation_parse_pool_has_wide_pipes_too() -> None:
+    pool = cycle._process_pool(1)
+    try:
+        assert _pipe_sizes(pool) == [parallel.PIPE_BYTES] * 2
+        assert len(pool.submit(_payload, 3_000_000).result(timeout=60)) == 3_000_000
+    finally:
+        parallel.stop_pool(pool)
