@@ -4,6 +4,9 @@ Forking inherits everything already in memory (the build plan, the template
 environment), so nothing but results crosses a process boundary. It is skipped
 when other threads run (the server builds in a thread: a fork would copy their
 locks but not the threads) and for small jobs; MEDIAHUB_WORKERS overrides.
+
+Also the two things every process pool of mediahub needs (the aggregation's parse
+pool too): pipes wide enough for a share's results, and a stop that kills.
 """
 
 from __future__ import annotations
