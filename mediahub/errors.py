@@ -99,6 +99,7 @@ class WorkerError(MediahubError):
     """A worker process died mid-task (killed, out of memory, a crash in C code).
 
     Not the user's input at fault as such, but not a bug to show a traceback for
-    either: the work it held is lost, so the command stops (or, aggregating, the
-    one feed is failed) and says how to run again with less memory.
+    either: the work it held is lost, so the build stops and says how to run again
+    with less memory. (Aggregating, a feed lost so is parsed again alone instead;
+    see ``aggregate.cycle``.)
     """

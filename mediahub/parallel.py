@@ -5,8 +5,9 @@ environment), so nothing but results crosses a process boundary. It is skipped
 when other threads run (the server builds in a thread: a fork would copy their
 locks but not the threads) and for small jobs; MEDIAHUB_WORKERS overrides.
 
-Also the two things every process pool of mediahub needs (the aggregation's parse
-pool too): pipes wide enough for a share's results, and a stop that kills.
+Every process pool of mediahub (the aggregation's parse pool too) is made by
+``process_pool``, with pipes wide enough for a share's results, and stopped early
+by ``stop_pool``, which kills.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mediahub.errors import WorkerError
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
+    from multiprocessing.context import BaseContext
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -110,14 +112,12 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
     are killed rather than left to finish work nobody will read.
     """
     global _TASK
-    # Imported here: a no-change build never forks, and should not pay for them.
+    # Imported here: a no-change build never forks, and should not pay for it.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     _TASK = task
     gc.freeze()  # the parent's objects as they are: out of every later collection
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    widen_pipes(pool)
+    pool = process_pool(workers, multiprocessing.get_context("fork"))
     try:
         yield pool
     except BaseException:
@@ -135,7 +135,18 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
 PIPE_BYTES = 1 << 20
 
 
-def widen_pipes(pool: Executor) -> None:
+def process_pool(
+    workers: int, context: BaseContext, initializer: Callable[[], object] | None = None
+) -> Executor:
+    """A ProcessPoolExecutor as every pool of mediahub needs it: with wide pipes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
+    _widen_pipes(pool)
+    return pool
+
+
+def _widen_pipes(pool: Executor) -> None:
     """Let a process pool's tasks and results cross in one write, not one per 64 KiB.
 
     A parse share's results are about 0.8 MB (100 pickled entries); a feed body sent to

@@ -8,7 +8,7 @@ import os
 from mediahub import parallel
 from mediahub.aggregate import cycle
 
-# Pipe sizes are a Linux feature; elsewhere widen_pipes does nothing, and every
+# Pipe sizes are a Linux feature; elsewhere process_pool cannot widen them, and every
 # pipe counts as wide enough (results must still come back whole).
 WIDE = [parallel.PIPE_BYTES] * 2
 
@@ -36,7 +36,7 @@ def test_a_forked_pool_passes_large_results_whole_through_wide_pipes() -> None:
 
 
 def test_the_aggregation_parse_pool_has_wide_pipes_too() -> None:
-    pool = cycle._process_pool(1)
+    pool = cycle._new_parse_pool(1)
     try:
         assert _pipe_sizes(pool) == WIDE
         assert len(pool.submit(_payload, 3_000_000).result(timeout=60)) == 3_000_000

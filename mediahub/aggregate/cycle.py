@@ -34,7 +34,7 @@ from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, sh
 from mediahub.config import Config
 from mediahub.errors import FetchError, MediahubError, ParseError
 from mediahub.model import ParsedFeed, SourceState
-from mediahub.parallel import stop_pool, widen_pipes
+from mediahub.parallel import process_pool, stop_pool
 
 if TYPE_CHECKING:
     from mediahub.store.items import ItemRow
@@ -114,17 +114,14 @@ def parse_for_store(
     return Prepared(replace(feed, items=()), posting, feed_rows(feed))
 
 
-def _process_pool(workers: int) -> Executor:
+def _new_parse_pool(workers: int) -> Executor:
     """A pool of parse processes (imported here: a warm cycle, all 304, never starts one)."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     # forkserver: never fork a process that runs an event loop and threads.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_memory)
-    widen_pipes(pool)
-    return pool
+    return process_pool(workers, context, initializer=_worker_memory)
 
 
 def _parser_died(url: str) -> ParseError:
@@ -479,7 +476,7 @@ class Cycle:
 
     def _parse_pool(self) -> Executor:
         if self._pool is None:
-            self._pool = _process_pool(self.settings.workers)
+            self._pool = _new_parse_pool(self.settings.workers)
         return self._pool
 
     async def _parse(self, resp: Response) -> Prepared:
@@ -510,7 +507,7 @@ class Cycle:
         async with self._alone:
             lone = None
             try:
-                lone = self._lone_pool = self._lone_pool or _process_pool(1)
+                lone = self._lone_pool = self._lone_pool or _new_parse_pool(1)
                 return await loop.run_in_executor(lone, parse_for_store, *args)
             except lost:
                 self._lone_pool = None
