@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from mediahub import frontmatter
 from mediahub.aggregate.sanitize import apple_description
 from mediahub.catalog.chapters import read_json_chapters
 from mediahub.catalog.scan import audio_info
@@ -40,8 +39,6 @@ EPISODE_TYPES = ("full", "trailer", "bonus")
 # Transcript formats published beside transcript.vtt when present: (file name, MIME type).
 EXTRA_TRANSCRIPTS = (("transcript.srt", "application/x-subrip"), ("transcript.html", "text/html"))
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
-# libyaml's safe loader when PyYAML was built with it: the same result, many times faster.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +77,7 @@ def read_document(path: Path) -> Document:
             "has no front matter",
             "start the file with a '---' line, 'title: ...', and another '---' line",
         )
-    try:
-        meta = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ContentError(
-            str(path),
-            f"front matter is not valid YAML{line}: {problem}",
-            "fix the YAML between the '---' lines",
-        ) from None
+    meta = frontmatter.load(str(path), match.group(1)) or {}
     if not isinstance(meta, dict):
         raise ContentError(
             str(path),
@@ -548,10 +535,7 @@ def assign_guid(episode: Episode) -> Episode:
 
 
 def episode_document(meta: dict[str, Any], notes: str) -> str:
-    """The text of an episode.md: YAML front matter (keys in the order given), then the notes.
-
-    Lives here because this module is PyYAML's one home; ``episode add`` writes with it.
-    """
-    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000)
+    """The text of an episode.md: YAML front matter (keys in the order given), then the notes."""
+    head = frontmatter.dump(meta)
     body = notes.strip()
     return f"---\n{head}---\n\n{body}\n" if body else f"---\n{head}---\n"

@@ -17,7 +17,7 @@ HOMES = {
     "feedparser_rs": ("aggregate/fastparse.py",),
     "sqlite3": ("store/",),
     "jinja2": ("publish/",),
-    "yaml": ("content.py",),
+    "yaml": ("frontmatter.py",),
     "cmarkgfm": ("markdown.py",),
     "nh3": ("aggregate/sanitize.py",),
     "PIL": ("artwork.py",),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,8 +50,17 @@ def break_post_front_matter(hub: Path) -> str:
     return "deciding-in-the-open.md: front matter is not valid YAML at line"
 
 
+def impossible_post_date(hub: Path) -> str:
+    """PyYAML raises a bare ValueError for 30 February: that was a traceback."""
+    path = hub / "posts" / "deciding-in-the-open.md"
+    text = path.read_text()
+    path.write_text(re.sub(r"^date: .*$", "date: 2026-02-30", text, count=1, flags=re.M))
+    return "deciding-in-the-open.md: front matter 'date' holds an impossible value"
+
+
 @pytest.mark.parametrize(
-    "breakage", [break_toml, remove_audio, drop_title, break_post_front_matter]
+    "breakage",
+    [break_toml, remove_audio, drop_title, break_post_front_matter, impossible_post_date],
 )
 def test_bad_input_leaves_public_untouched(hub: Path, breakage: Callable[[Path], str]) -> None:
     assert run_cli("build", cwd=hub).code == 0
