@@ -7,6 +7,7 @@ Unknown keys are errors too: a typo must not be silently ignored.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 import uuid
@@ -19,6 +20,20 @@ from mediahub.errors import ConfigError
 from mediahub.model import Link, Person, PodcastSettings, Show, Source
 
 CONFIG_NAME = "mediahub.toml"
+
+
+def user_cache_dir() -> Path | None:
+    """Where mediahub keeps what every hub of this user may reuse (compiled built-in
+    templates, as Python keeps .pyc files): ``MEDIAHUB_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/mediahub``, else ``~/.cache/mediahub``; None without a home."""
+    if chosen := os.environ.get("MEDIAHUB_CACHE_DIR"):
+        return Path(chosen)
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg) / "mediahub"
+    try:
+        return Path.home() / ".cache" / "mediahub"
+    except RuntimeError:  # no HOME and no password entry
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,13 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled templates go to the test session's own cache, not the user's."""
+    os.environ["MEDIAHUB_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+
+
 CORPUS = REPO.parent / "shared" / "corpus"
 
 

@@ -13,7 +13,7 @@ import podcastparser
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import copy_example_hub, run_cli
 
 
 def front_matter(path: Path) -> dict[str, object]:
@@ -163,7 +163,7 @@ def test_a_changed_base_url_changes_every_link_even_with_compiled_templates_kept
     hub: Path,
 ) -> None:
     """Link filters read the page's links at render time: the compiled templates that
-    a build keeps in .mediahub/jinja must not carry the old base URL."""
+    builds keep in the user's cache must not carry the old base URL."""
     assert run_cli("build", "--url", "https://pod.example.org/one/", cwd=hub).code == 0
     assert run_cli("build", "--url", "https://pod.example.org/two/", cwd=hub).code == 0
     public = hub / "public"
@@ -351,3 +351,31 @@ def test_the_input_keys_of_a_build_survive_the_upgrade_to_one_row_per_folder(
     with sqlite3.connect(database) as db:
         (migrated,) = db.execute("SELECT keys FROM output_keys").fetchone()
         assert json.loads(migrated).keys() == json.loads(keys).keys()
+
+
+def test_a_second_hubs_first_build_reuses_the_compiled_built_in_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates live in the user's cache (MEDIAHUB_CACHE_DIR here), so a
+    first build of another hub compiles none of the built-in ones again."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MEDIAHUB_CACHE_DIR", str(cache))
+    one, two = copy_example_hub(tmp_path / "one"), copy_example_hub(tmp_path / "two")
+    assert run_cli("build", cwd=one).code == 0
+    compiled = {p.name: p.stat().st_mtime_ns for p in (cache / "jinja").iterdir()}
+    assert len(compiled) >= 10  # every page and feed template
+    assert run_cli("build", cwd=two).code == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (cache / "jinja").iterdir()} == compiled
+    assert not (two / ".mediahub" / "jinja").exists()
+    assert tree_digest(one / "public").keys() == tree_digest(two / "public").keys()
+
+
+def test_a_cache_folder_that_cannot_be_made_costs_only_speed(
+    hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    monkeypatch.setenv("MEDIAHUB_CACHE_DIR", str(blocker / "cache"))
+    result = run_cli("build", cwd=hub)
+    assert result.code == 0, result.err
+    assert (hub / "public" / "feed.xml").is_file()

@@ -181,7 +181,7 @@ def _bytecode_cache(folder: Path | None) -> FileSystemBytecodeCache | None:
     if folder is None:
         return None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds code to run
     except OSError:
         return None
     return FileSystemBytecodeCache(str(folder))
