@@ -10,6 +10,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin
 
 import feedparser
 import pytest
@@ -450,3 +451,36 @@ def test_the_cycle_collector_is_paused_for_a_build_and_resumed_after_it(hub: Pat
         with pytest.raises(BuildError):
             build(config, store, now=datetime.now(UTC))
         assert gc.isenabled()
+
+
+def test_absolute_links_skip_the_regex_only_when_it_would_change_nothing() -> None:
+    """The quick check (every link value has a scheme) never hides a link to fix."""
+    import random
+    import re
+
+    from mediahub.publish import html
+
+    base = "https://pod.example.org/show/"
+    host = "https://pod.example.org"
+
+    def reference(text: str) -> str:
+        def fix(match: re.Match[str]) -> str:
+            value = match.group(2)
+            absolute = host + value if value.startswith("/") else urljoin(base, value)
+            return f'{match.group(1)}{absolute}"'
+
+        return html._LINK_ATTR.sub(fix, text)
+
+    pieces = [" ", "\n", "<a", "<img", " href=", " src=", " poster=", "data-src=", '"', ">"]
+    pieces += ["https:", "mailto:x", "//cdn", "/p", "../x", "#top", "a", "é", "x:y", ":"]
+    rng = random.Random(11)
+    fixed = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if rng.random() < 0.5:  # a well-formed link among the noise
+            value = "".join(rng.choice(pieces[10:]) for _ in range(rng.randint(0, 3)))
+            text += f'<a {rng.choice(["href", "src", "poster"])}="{value}">x</a>'
+        expected = reference(text)
+        assert html.absolute_links(text, base) == expected, text
+        fixed += expected != text
+    assert fixed > 3000  # the slow path ran too
