@@ -76,7 +76,7 @@ class _Scalars(_LOADER):  # type: ignore[misc, valid-type]
         return self.yaml_constructors[tag](self, ScalarNode(tag, value))
 
 
-_scalars: _Scalars | None = None
+_SCALARS = _Scalars()
 
 
 def load(where: str, text: str) -> Any:
@@ -117,12 +117,9 @@ def dump(meta: dict[str, Any]) -> str:
 
 def _flat(where: str, text: str) -> dict[Any, Any] | None:
     """``text`` as a dict when every line is a simple ``key: value``, else None."""
-    global _scalars
     if not text or _NON_PRINTABLE.search(text):
         return None
-    if _scalars is None:
-        _scalars = _Scalars()
-    scalars = _scalars
+    scalars = _SCALARS
     result: dict[Any, Any] = {}
     try:
         for line in text.removesuffix("\n").split("\n"):
@@ -143,14 +140,9 @@ def _flat(where: str, text: str) -> dict[Any, Any] | None:
 
 def _value(scalars: _Scalars, value: str) -> Any:
     first = value[0]
-    if first == '"':
+    if first in "\"'":  # quoted, without escapes: the text between the quotes
         inner = value[1:-1]
-        if len(value) < 2 or value[-1] != '"' or '"' in inner or "\\" in inner:
-            raise LookupError(value)
-        return inner
-    if first == "'":
-        inner = value[1:-1]
-        if len(value) < 2 or value[-1] != "'" or "'" in inner:
+        if len(value) < 2 or value[-1] != first or first in inner or "\\" in inner:
             raise LookupError(value)
         return inner
     if first == "[":
