@@ -7,11 +7,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -96,11 +98,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen[str], log: IO[str] | None = None, timeout: float = 30
+) -> None:
+    """Until something listens on ``port``; an early exit raises with the server's stderr
+    (from ``log`` when it went to a file, else from its pipe)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
+            if log is not None:
+                log.seek(0)
+                said = log.read()
+            else:
+                said = proc.stderr.read() if proc.stderr else ""
+            raise RuntimeError(f"server exited early: {said}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -121,26 +132,29 @@ class Served:
 
 @contextmanager
 def serving(hub: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
-    """``mediahub serve`` on ``port`` as a subprocess, stopped (and reaped) on exit."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediahub", "serve", "--port", str(port), *extra],
-        cwd=hub,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, proc)
-        yield proc
-    finally:
-        proc.terminate()
+    """``mediahub serve`` on ``port`` as a subprocess, stopped (and reaped) on exit.
+
+    Its stderr (the access log among it) goes to a file, not a pipe: nobody reads
+    a pipe while the tests run, and once its 64 KiB filled, the server's next log
+    write would block its event loop and every later request would time out."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mediahub", "serve", "--port", str(port), *extra],
+            cwd=hub,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+            wait_for_port(port, proc, log)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from mediahub.catalog import tags
 from mediahub.content import read_document
 from mediahub.model import TagSet
 from tests.audio_fixtures import copy_fixture, ffprobe_chapters, ffprobe_duration, make_jpeg
-from tests.conftest import free_port, require_tool, run_cli, wait_for_port
+from tests.conftest import free_port, require_tool, run_cli, serving
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -152,15 +151,7 @@ def test_add_build_and_gpodder_downloads_it(hub: Path, tmp_path: Path) -> None:
     ]
 
     gpo = require_tool("gpo")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mediahub", "serve", "--port", str(port), "--url", base],
-        cwd=hub,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, server)
+    with serving(hub, port, "--url", base):
         env = {
             **os.environ,
             "GPODDER_HOME": str(tmp_path / "gpodder-home"),
@@ -178,11 +169,6 @@ def test_add_build_and_gpodder_downloads_it(hub: Path, tmp_path: Path) -> None:
         assert "2 new episodes" in gpodder("update")
         assert added["guid"] in gpodder("episodes", "--guid")
         log = gpodder("download")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stderr:
-            server.stderr.close()
     downloads = {p.name: p for p in (tmp_path / "downloads").rglob("*.mp3")}
     matching = [p for p in downloads.values() if p.read_bytes() == copy.read_bytes()]
     assert matching, f"gPodder did not download the new episode: {sorted(downloads)}\n{log}"
