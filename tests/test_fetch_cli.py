@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -42,6 +43,8 @@ def test_example_hub_aggregates_its_sample_feeds_and_builds_topic_pages(hub: Pat
     listing = json.loads(run_cli("sources", "list", "--json", cwd=hub).out)
     assert {s["status"] for s in listing} == {"ok"}
     assert all(s["next_fetch"] and s["error_count"] == 0 for s in listing)
+    # RFC 3339 with the "T" (str() of a datetime has a space), as every --json prints it.
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", s["last_fetched"]) for s in listing)
 
 
 def test_sources_add_discovers_the_feed_of_a_web_page(hub: Path) -> None:

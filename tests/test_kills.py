@@ -284,9 +284,12 @@ def test_aggregate_killed_mid_cycle_loses_no_item(tmp_path: Path) -> None:
             text + blocks + '\n[aggregate]\nallow_networks = ["127.0.0.0/8"]\n', encoding="utf-8"
         )
         timed(["build"], hub)
+        # The first cycle's topic pages come with a full rebuild (the menus link to
+        # them, the feed's podroll names the podcasts followed); later ones leave the
+        # rest of the site as it is, however they are cut short.
+        within = timed(["aggregate", "--all"], hub)
         feed = (hub / "public" / "feed.xml").read_bytes()
         guids = episode_guids(hub)
-        within = timed(["aggregate", "--all"], hub)
         database = hub / ".mediahub" / "mediahub.db"
         stored = _item_keys(database)
         killer = Killer(hub, random.Random(SEED + 1))

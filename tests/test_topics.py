@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 from mediahub import config as config_module
@@ -172,6 +173,59 @@ def test_build_topics_alone_rewrites_only_topics(hub: Path) -> None:
 def test_no_sources_no_topic_pages(hub: Path) -> None:
     assert run_cli("build", cwd=hub).code == 0
     assert not (hub / "public" / "topics").exists()
+    assert _TOPICS_LINK not in (hub / "public" / "index.html").read_text(encoding="utf-8")
+
+
+_TOPICS_LINK = '<a href="/topics/">Topics</a>'
+
+
+def _pages(public: Path) -> list[Path]:
+    return sorted(p for p in public.rglob("*.html") if "topics" not in p.parts)
+
+
+def test_the_first_sources_put_topics_in_every_page_menu(hub: Path) -> None:
+    """Topic pages are found from the menu, on every page, once the hub follows feeds:
+    the first build after the first source rewrites every page, later ones none."""
+    assert run_cli("build", cwd=hub).code == 0
+    public = hub / "public"
+    _populate(hub, datetime.now(UTC))
+    result = run_cli("build", cwd=hub)
+    assert result.code == 0, result.err
+    pages = _pages(public)
+    assert len(pages) > 10
+    missing = [p for p in pages if _TOPICS_LINK not in p.read_text(encoding="utf-8")]
+    assert not missing, missing
+    assert "0 written" in run_cli("build", cwd=hub).out
+
+
+def test_aggregating_the_first_items_rebuilds_the_built_site(hub: Path) -> None:
+    """'mediahub aggregate' on a site built before it followed anything writes the topic
+    pages and the menus that link to them; after that, only topic pages."""
+    assert run_cli("build", cwd=hub).code == 0
+    public = hub / "public"
+    first = run_cli("aggregate", "--all", cwd=hub)  # the example hub's file: sources
+    assert first.code == 0, first.err
+    assert (public / "topics" / "index.html").is_file()
+    missing = [p for p in _pages(public) if _TOPICS_LINK not in p.read_text(encoding="utf-8")]
+    assert not missing, missing
+    home = (public / "index.html").stat().st_mtime_ns
+    feed = hub / "feeds" / "quiet-mornings.xml"
+    feed.write_text(
+        feed.read_text(encoding="utf-8").replace(
+            "<item>",
+            "<item><title>One more morning</title><guid>extra-1</guid>"
+            f"<pubDate>{format_datetime(datetime.now(UTC))}</pubDate></item><item>",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    again = run_cli("aggregate", "--all", cwd=hub)
+    assert again.code == 0, again.err
+    assert "1 new item" in again.out
+    assert "One more morning" in (public / "topics" / "leadership" / "index.html").read_text(
+        encoding="utf-8"
+    )
+    assert (public / "index.html").stat().st_mtime_ns == home
 
 
 def test_slugs_and_ages() -> None:

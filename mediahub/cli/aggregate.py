@@ -271,18 +271,25 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**report.as_dict(), "topic_files_written": written})
     else:
-        print(report.summary() + (f"; {count(written, 'topic file')} rebuilt" if written else ""))
+        print(report.summary() + (f"; {count(written, 'site file')} rebuilt" if written else ""))
     return EXIT_SOME_FAILED if report.errors else EXIT_OK
 
 
 def _rebuild_topics(config: Config, store: Any, now: datetime) -> int:
-    """Topic pages are rebuilt only where a site was already built (else 'build' does it)."""
+    """Topic pages are rebuilt only where a site was already built (else 'build' does it);
+    the first ones with the whole site, whose menus then link to them."""
     try:
-        from mediahub.publish.topics import build_topics
+        from mediahub.publish.site import build
+        from mediahub.publish.topics import build_topics, site_lacks_topics
     except ImportError:
         return 0
     if not (config.paths.output / "index.html").is_file():
         return 0
+    if site_lacks_topics(config):
+        try:
+            return build(config, store, now, keep_going=True).stats.written
+        except MediahubError as exc:  # 'build' will report it too; topic pages are still written
+            print(f"mediahub: warning: the site was not rebuilt: {exc.line()}", file=sys.stderr)
     return int(build_topics(config, store, now))
 
 

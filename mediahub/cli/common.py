@@ -8,6 +8,7 @@ argparse, json, pathlib and the configuration are imported where they are used.
 from __future__ import annotations
 
 import sys
+from datetime import date, time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,10 +60,19 @@ def count(number: int, noun: str) -> str:
 
 
 def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout; dates and times in ISO 8601 (RFC 3339) form."""
     import json
 
-    json.dump(data, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    json.dump(data, sys.stdout, indent=2, default=_json_value, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def _json_value(value: object) -> str:
+    # str() of a datetime puts a space between date and time, which not every reader
+    # of RFC 3339 takes (JavaScript's Date.parse, for one); isoformat() puts the "T".
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
 
 
 def progress_bar(label: str, done: int, total: int, width: int = 30) -> None:

@@ -66,12 +66,15 @@ class SitePlan:
         self.writer = Writer(config.paths.output, store.output_keys(str(config.paths.output)))
         self.fingerprints = fingerprints
         self.feed_paths: list[str] = []
-        self.common = page_globals(config.show, links)
+        topics = store.has_sources()
+        self.common = page_globals(config.show, links, topics=topics)
         self.show_image: str | None = self.common["show_image"]
         self.base_key = digest(
             __version__,
             config.show,
             templates_fingerprint(config.paths.templates),
+            # Every page's menu links to the topic pages once there are any.
+            str(topics),
         )
 
     # -- keys ---------------------------------------------------------------

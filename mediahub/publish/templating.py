@@ -78,10 +78,17 @@ def cdata(text: str) -> Markup:
     return Markup(f"<![CDATA[{body}]]>")
 
 
-def page_globals(show: Show, links: Links) -> dict[str, Any]:
-    """What every page template receives (base.html uses all of it)."""
+def page_globals(show: Show, links: Links, *, topics: bool = False) -> dict[str, Any]:
+    """What every page template receives (base.html uses all of it). ``topics``: the
+    hub follows feeds, so it has topic pages, and the site's menu links to them."""
     image = links.url(Links.cover_path(show.image)) if show.image is not None else None
-    return {"show": show, "links": links, "show_image": image, "feed_url": links.feed()}
+    return {
+        "show": show,
+        "links": links,
+        "show_image": image,
+        "feed_url": links.feed(),
+        "topics_url": links.href("topics/") if topics else None,
+    }
 
 
 def day(moment: datetime) -> str:

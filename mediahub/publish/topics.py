@@ -229,6 +229,12 @@ def plan_topics(
     return count
 
 
+def site_lacks_topics(config: Config) -> bool:
+    """The built site has no topic pages yet, so its pages' menus lack the link to them:
+    the first topic pages come with a full build, not ``build_topics`` alone."""
+    return not (config.paths.output / "topics" / "index.html").is_file()
+
+
 def build_topics(config: Config, store: Store, now: datetime) -> int:
     """Rebuild only the topic pages (after an aggregation cycle); return files written.
 
@@ -237,7 +243,7 @@ def build_topics(config: Config, store: Store, now: datetime) -> int:
     """
     links = Links(config.show.url)
     writer = Writer(config.paths.output / "topics")
-    common = page_globals(config.show, links)
+    common = page_globals(config.show, links, topics=True)
     with exclusive(config.paths.output_lock):  # not while a build writes the site
         plan_topics(writer, environment(config.paths.templates), links, common, store, now, "")
         return writer.commit().written

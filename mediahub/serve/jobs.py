@@ -26,7 +26,7 @@ from mediahub.content import read_all
 from mediahub.errors import BuildError, MediahubError
 from mediahub.model import Episode, Post
 from mediahub.publish.site import build
-from mediahub.publish.topics import build_topics
+from mediahub.publish.topics import build_topics, site_lacks_topics
 from mediahub.serve.subscriber import Subscriber
 from mediahub.store import Store
 
@@ -96,9 +96,13 @@ class Publisher:
         return BuildOutcome(ok, changed, self.next_due)
 
     async def rebuild_topics(self, now: datetime) -> int:
-        """Rewrite the topic pages only (after aggregation stored new items), between builds."""
+        """Rewrite the topic pages only (after aggregation stored new items), between builds;
+        return how many files were written (-1: the whole site was rebuilt)."""
         if not (self.config.paths.output / "index.html").is_file():
             return 0  # no site yet: the first full build writes them
+        if site_lacks_topics(self.config):  # the first ones: every page's menu links to them
+            await self.rebuild("first topic pages")
+            return -1
 
         def topics() -> int:
             with Store(self.config.paths.database) as store:
@@ -188,7 +192,8 @@ def aggregation(
                 log.warning("aggregate: %s", failed.message or failed.url)
         if report.new_items:
             written = await publisher.rebuild_topics(now)
-            log.info("aggregate: %d topic files rebuilt", written)
+            if written >= 0:
+                log.info("aggregate: %d topic files rebuilt", written)
         if report.count("fetched"):
             # Changed items wait for the index too, not only new ones.
             indexed = await asyncio.to_thread(_update_search, config.paths.database)

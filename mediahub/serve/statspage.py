@@ -52,7 +52,7 @@ def stats_routes(
             for n in range(DAYS_SHOWN)
         ]
         html = env.get_template("stats.html").render(
-            **page_globals(config.show, Links(config.show.url)),
+            **page_globals(config.show, Links(config.show.url), topics=store().has_sources()),
             days=days,
             peak=max((n for _, n in days), default=0),
             episodes=list(per_episode(counts).items()),

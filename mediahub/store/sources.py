@@ -128,6 +128,10 @@ class SourceQueries(StoreBase):
         """Changes whenever any source is added, updated or removed (store/changes.py)."""
         return str(self._db.execute(changes.QUERY).fetchone()[0])
 
+    def has_sources(self) -> bool:
+        """Whether the hub follows any feed (and so has topic pages)."""
+        return self._db.execute("SELECT 1 FROM sources LIMIT 1").fetchone() is not None
+
     def get_source(self, url: str) -> SourceState | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE url = ?", (url,)).fetchone()
         return _state(row) if row else None
