@@ -114,3 +114,29 @@ def test_the_program_flushes_output_and_runs_exit_handlers_before_its_fast_exit(
         assert json.loads(result.stdout)["episodes"] == 0
     else:
         assert "mediahub: error:" in result.stderr and "mediahub.toml" in result.stderr
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_reader_that_stops_early_ends_the_command_quietly(hub: Path, buffered: bool) -> None:
+    """``mediahub sources list | head``: the pipe closes while the command still writes.
+    No traceback, and the exit code of a process that SIGPIPE ended (141)."""
+    with (hub / "mediahub.toml").open("a", encoding="utf-8") as toml:
+        for n in range(1500):  # about 200 KB of listing: more than a pipe holds
+            toml.write(f'\n[[sources]]\nurl = "https://feeds{n}.example.org/rss"\ntopic = "t"\n')
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediahub", "sources", "list"],
+        cwd=hub,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"new")
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""

@@ -40,6 +40,9 @@ def test_example_hub_aggregates_its_sample_feeds_and_builds_topic_pages(hub: Pat
     again = run_cli("aggregate", "--all", cwd=hub)
     assert again.code == 0
     assert again.out.strip() == "4 sources: 0 fetched, 4 not modified, 0 new items, 0 errors"
+    # People read the plain list in the hub's time zone (the example hub's is Stockholm).
+    plain = run_cli("sources", "list", cwd=hub).out
+    assert re.search(r"last \d{4}-\d\d-\d\d \d\d:\d\d CES?T, next ", plain), plain
     listing = json.loads(run_cli("sources", "list", "--json", cwd=hub).out)
     assert {s["status"] for s in listing} == {"ok"}
     assert all(s["next_fetch"] and s["error_count"] == 0 for s in listing)

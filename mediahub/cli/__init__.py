@@ -13,7 +13,7 @@ import sys
 from typing import NoReturn
 
 from mediahub import __version__
-from mediahub.cli.common import EXIT_USER, common_options
+from mediahub.cli.common import EXIT_BROKEN_PIPE, EXIT_USER, common_options
 from mediahub.cli.hub import quick_build
 
 TYPE_CHECKING = False
@@ -75,6 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mediahub: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read the output stopped (``mediahub sources list | head``): stop
+        # quietly, as command-line tools do, with the code of a process that SIGPIPE
+        # ended; what is still buffered for the pipe goes nowhere.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def run() -> NoReturn:

@@ -190,9 +190,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not states:
         print("no sources yet: 'mediahub sources add URL' or [[sources]] in mediahub.toml")
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(config.timezone)
+
+    def local(moment: datetime | None, none: str) -> str:
+        """A stored (UTC) time in the hub's time zone, named: people read this list."""
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else none
+
     for s in states:
-        when = s.last_fetched.strftime("%Y-%m-%d %H:%M") if s.last_fetched else "never"
-        nxt = s.next_fetch.strftime("%Y-%m-%d %H:%M") if s.next_fetch else "-"
+        when, nxt = local(s.last_fetched, "never"), local(s.next_fetch, "-")
         print(f"{_status(s):8} {s.source.topic:14} {s.source.url}")
         print(f"         last {when}, next {nxt}, {count(s.error_count, 'error')}")
         if s.moved_to:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mediahub.config import Config
 
 EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of the output went away
 
 
 def common_options() -> argparse.ArgumentParser:

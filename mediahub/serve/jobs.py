@@ -100,8 +100,9 @@ class Publisher:
         return how many files were written (-1: the whole site was rebuilt)."""
         if not (self.config.paths.output / "index.html").is_file():
             return 0  # no site yet: the first full build writes them
-        if site_lacks_topics(self.config):  # the first ones: every page's menu links to them
-            await self.rebuild("first topic pages")
+        # The first ones come with the whole site, whose menus then link to them (a
+        # build that fails has said why; the topic pages are still written below).
+        if site_lacks_topics(self.config) and (await self.rebuild("first topic pages")).ok:
             return -1
 
         def topics() -> int:
