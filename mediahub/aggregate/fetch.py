@@ -242,7 +242,7 @@ class Fetcher:
                 retry_after=retry,
             )
         body = await read_limited(resp, self.settings.max_bytes, url)
-        if not body.strip():
+        if not body or body.isspace():  # not strip(): that copies the whole body
             raise FetchError(url, "answered with an empty body", "check the feed URL")
         return Response(
             url,
@@ -286,15 +286,22 @@ async def read_limited(resp: aiohttp.ClientResponse, limit: int, where: str) -> 
     if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
         raise too_big
     decoder = _Decoder(encoding, where)
-    out = bytearray()
-    async for chunk in resp.content.iter_chunked(_CHUNK):
-        out += decoder.feed(chunk, limit - len(out) + 1)
-        if len(out) > limit:
+    # Chunks joined once at the end: a growing bytearray copied a large body over and
+    # over as it grew, then once more into bytes.
+    chunks: list[bytes] = []
+    size = 0
+    # As received (no re-slicing into fixed sizes); the limit is checked after each.
+    async for chunk in resp.content.iter_any():
+        data = decoder.feed(chunk, limit - size + 1)
+        chunks.append(data)
+        size += len(data)
+        if size > limit:
             raise too_big
-    out += decoder.flush(limit - len(out) + 1)
-    if len(out) > limit:
+    data = decoder.flush(limit - size + 1)
+    chunks.append(data)
+    if size + len(data) > limit:
         raise too_big
-    return bytes(out)
+    return b"".join(chunks)
 
 
 class _Decoder:
