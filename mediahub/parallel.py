@@ -135,13 +135,11 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
 PIPE_BYTES = 1 << 20
 
 
-def process_pool(
-    workers: int, context: BaseContext, initializer: Callable[[], object] | None = None
-) -> Executor:
+def process_pool(workers: int, context: BaseContext) -> Executor:
     """A ProcessPoolExecutor as every pool of mediahub needs it: with wide pipes."""
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
+    pool = ProcessPoolExecutor(workers, mp_context=context)
     _widen_pipes(pool)
     return pool
 

@@ -121,6 +121,8 @@ def _gate_encoding(body: bytes, content_type: str | None) -> None:
         declared = _DECLARATION.match(head)
         if declared and declared.group(1).decode("ascii").lower() not in _UTF8:
             raise _Refused("a declared encoding other than UTF-8")
+    if body.isascii():  # ASCII is UTF-8, and this test makes no copy of the body
+        return
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
