@@ -135,11 +135,13 @@ def _forked_pool(task: Callable[[Any], Any], workers: int) -> Iterator[Executor]
 PIPE_BYTES = 1 << 20
 
 
-def process_pool(workers: int, context: BaseContext) -> Executor:
+def process_pool(
+    workers: int, context: BaseContext, initializer: Callable[[], object] | None = None
+) -> Executor:
     """A ProcessPoolExecutor as every pool of mediahub needs it: with wide pipes."""
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
     _widen_pipes(pool)
     return pool
 

@@ -10,6 +10,7 @@ source never stops the others: it gets an error outcome and backs off.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import queue
 import signal
@@ -125,7 +126,7 @@ def _new_parse_pool(workers: int) -> Executor:
     # workers from holding on to the heap of their largest feed, 25-30 MB less peak
     # at 1,000 feeds, but every large body then came from fresh pages: 1.5-3 CPU-s of
     # page faults per cold cycle, about a tenth of it, with the peak well under target.
-    return process_pool(workers, context)
+    return process_pool(workers, context, initializer=few_collections)
 
 
 def _parser_died(url: str) -> ParseError:
@@ -378,7 +379,27 @@ def run(
     progress: Callable[[Outcome, int, int], None] | None = None,
 ) -> CycleReport:
     """Run one cycle over the due sources (all with ``force_all``) and return its report."""
-    return asyncio.run(cycle_once(store, settings, now, force_all=force_all, progress=progress))
+    thresholds = gc.get_threshold()
+    few_collections()
+    try:
+        return asyncio.run(cycle_once(store, settings, now, force_all=force_all, progress=progress))
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def few_collections() -> None:
+    """Python's cycle collector, seldom, for the rest of a cycle (or a parse worker).
+
+    A cold cycle makes hundreds of thousands of containers (items, their rows) that
+    reference counting frees alone; at the default thresholds the collector still
+    ran about 340 times, through all the process had imported, 0.29 CPU-s of the
+    cycle's process at 1,000 feeds, holding the GIL the fetching loop needs (and 2%
+    of a parse worker's time). What exists now is frozen, never scanned again, and
+    a collection waits for 10,000 new containers instead of 700: 0.02 CPU-s.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 async def cycle_once(
