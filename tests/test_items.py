@@ -575,3 +575,44 @@ def test_canonical_links_agree_with_urlsplit_whatever_the_path(
     except ValueError:  # urlsplit refuses some netlocs: never the shortcut's
         return
     assert canonical_link(url) == expected
+
+
+def test_the_content_digest_is_pinned_to_its_documented_bytes() -> None:
+    """Stored digests outlive releases: a new way of computing one must give the same
+    bytes (length in UTF-8, a colon, the text; "-" for a missing field), or every
+    stored item would count as changed. The expected bytes are written out by hand."""
+    import hashlib
+
+    from mediahub.store.items import DIGEST_PREFIX, item_row
+
+    item = Item(
+        id="ep-1",
+        title="Caf\u00e9 \u2615",
+        link="https://example.org/a",
+        published=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        updated=None,
+        author=None,
+        summary_html="<p>hi</p>",
+        content_html="x\udc80",
+        enclosures=(Enclosure("https://example.org/a.mp3", "audio/mpeg", 1234, 61.5),),
+        image=None,
+    )
+    expected = (
+        b"9:Caf\xc3\xa9 \xe2\x98\x95"
+        b"21:https://example.org/a"
+        b"-"
+        b"9:<p>hi</p>"
+        b"4:x\xed\xb2\x80"
+        b"-"
+        b"25:2026-01-02T03:04:05+00:00"
+        b"1:1"
+        b"25:https://example.org/a.mp3"
+        b"10:audio/mpeg"
+        b"4:1234"
+        b"4:61.5"
+    )
+    assert item_row(item).digest == DIGEST_PREFIX + hashlib.sha256(expected).hexdigest()
+    # An enclosure without type, length or duration: each a "-".
+    bare = replace(item, enclosures=(Enclosure("https://example.org/b.mp3"),))
+    expected_bare = expected.split(b"1:1")[0] + b"1:1" + b"25:https://example.org/b.mp3---"
+    assert item_row(bare).digest == DIGEST_PREFIX + hashlib.sha256(expected_bare).hexdigest()
