@@ -125,7 +125,7 @@ def _new_parse_pool(workers: int) -> Executor:
     # glibc's malloc is left as it is. A fixed mmap threshold (512 KiB) once kept the
     # workers from holding on to the heap of their largest feed, 25-30 MB less peak
     # at 1,000 feeds, but every large body then came from fresh pages: 1.5-3 CPU-s of
-    # page faults per cold cycle, about a tenth of it, with the peak well under target.
+    # page faults per cold cycle (5-9% of its CPU), with the peak well under target.
     return process_pool(workers, context, initializer=few_collections)
 
 
@@ -396,7 +396,8 @@ def few_collections() -> None:
     ran about 340 times, through all the process had imported, 0.29 CPU-s of the
     cycle's process at 1,000 feeds, holding the GIL the fetching loop needs (and 2%
     of a parse worker's time). What exists now is frozen, never scanned again, and
-    a collection waits for 10,000 new containers instead of 700: 0.02 CPU-s.
+    a collection waits for 10,000 new containers instead of 700: 0.04 CPU-s.
+    ``run`` restores the collector after its cycle; a parse worker ends with it.
     """
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
