@@ -616,3 +616,56 @@ def test_the_content_digest_is_pinned_to_its_documented_bytes() -> None:
     bare = replace(item, enclosures=(Enclosure("https://example.org/b.mp3"),))
     expected_bare = expected.split(b"1:1")[0] + b"1:1" + b"25:https://example.org/b.mp3---"
     assert item_row(bare).digest == DIGEST_PREFIX + hashlib.sha256(expected_bare).hexdigest()
+
+
+def test_text_story_keys_are_migrated_to_integers_with_their_stories_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database whose link and title keys and stories were text gets integers: the
+    same stories group the same items, each story keyed by its earliest item, and an
+    item saved afterwards still finds its story by link or by title."""
+    from mediahub import store as store_module
+    from mediahub.store.items import story_key
+
+    steps = store_module.MIGRATIONS["items"]
+    monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:5])
+    path = tmp_path / "state" / "mediahub.sqlite"
+    c = "https://c.example.com/feed"
+    with Store(path) as old:
+        for url in (A, B, c):
+            old.add_source(Source(url=url, topic="leadership"), NOW)
+        old.save_items(A, feed(item(1), item(2)), NOW)
+        old.save_items(B, feed(item(3, link="https://a.example.org/posts/1")), NOW)
+        # What the text schema held: the keys as text, stories named by hashes.
+        rows = old._db.execute("SELECT item_key, id, link, title FROM items").fetchall()
+        named = {"id-1": "story:aaaa", "id-3": "story:aaaa", "id-2": "story:bbbb"}
+        old._db.executemany(
+            "UPDATE items SET link_key = ?, title_key = ?, story = ? WHERE item_key = ?",
+            [(canonical_link(link), title_key(title), named[i], k) for k, i, link, title in rows],
+        )
+        assert old._db.execute("SELECT typeof(story) FROM items LIMIT 1").fetchone() == ("text",)
+        keys = {i: k for k, i, _, _ in rows}
+    monkeypatch.undo()
+    with Store(path) as store:  # migrates
+        migrated = dict(store._db.execute("SELECT id, story FROM items").fetchall())
+        assert migrated == {"id-1": keys["id-1"], "id-3": keys["id-1"], "id-2": keys["id-2"]}
+        assert {
+            tuple(r)
+            for r in store._db.execute("SELECT typeof(link_key), typeof(title_key) FROM items")
+        } == {("integer", "integer")}
+        link = store._db.execute("SELECT link_key FROM items WHERE id = 'id-2'").fetchone()[0]
+        assert link == story_key("https://a.example.org/posts/2")
+        # After: one item joins by link, another by title (within the window).
+        store.save_items(c, feed(item(4, link="https://www.a.example.org/posts/2/")), NOW)
+        store.save_items(c, feed(item(5, title=item(1).title, link="https://c.example.com/5")), NOW)
+        stories = {
+            s.item.id: s.story for s in store.topic_items("leadership", NOW - timedelta(days=9), 9)
+        }
+        assert stories["id-4"] == stories["id-2"] != stories["id-1"] == stories["id-5"]
+        assert {s.item.id for s in store.story_items([stories["id-1"]])} == {"id-1", "id-3", "id-5"}
+        # A story of its own is keyed by its own row, so keys never collide.
+        store.save_items(c, feed(item(6, title="A headline no other source carried")), NOW)
+        (own,) = store._db.execute("SELECT item_key, story FROM items WHERE id = 'id-6'")
+        assert own[0] == own[1]
+        assert store.integrity_ok()
+        assert [h.stored.item.id for h in store.search_items("carried")] == ["id-6"]
