@@ -24,6 +24,27 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from mediahub.model import Enclosure, Item, ParsedFeed, SearchHit, StoredItem
 from mediahub.store.base import StoreBase
 
+# The triggers that keep search_pending and the contentless search index true when a
+# row changes or goes (made by the migration that added search_pending; the one that
+# rebuilds the table makes them again, as they go with it).
+_SEARCH_TRIGGERS = """
+    CREATE TRIGGER items_search_update
+    AFTER UPDATE OF title, summary_html, content_html, author ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, body)
+            SELECT 'delete', old.item_key, old.title,
+                mediahub_search_text(old.summary_html, old.content_html, old.author)
+            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
+        INSERT OR IGNORE INTO search_pending (item_key) VALUES (old.item_key);
+    END;
+    CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, body)
+            SELECT 'delete', old.item_key, old.title,
+                mediahub_search_text(old.summary_html, old.content_html, old.author)
+            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
+        DELETE FROM search_pending WHERE item_key = old.item_key;
+    END
+    """
+
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE items (
@@ -137,22 +158,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP TRIGGER items_fts_delete;
     CREATE TABLE search_pending (item_key INTEGER PRIMARY KEY);
-    CREATE TRIGGER items_search_update
-    AFTER UPDATE OF title, summary_html, content_html, author ON items BEGIN
-        INSERT INTO items_fts (items_fts, rowid, title, body)
-            SELECT 'delete', old.item_key, old.title,
-                mediahub_search_text(old.summary_html, old.content_html, old.author)
-            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
-        INSERT OR IGNORE INTO search_pending (item_key) VALUES (old.item_key);
-    END;
-    CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
-        INSERT INTO items_fts (items_fts, rowid, title, body)
-            SELECT 'delete', old.item_key, old.title,
-                mediahub_search_text(old.summary_html, old.content_html, old.author)
-            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
-        DELETE FROM search_pending WHERE item_key = old.item_key;
-    END
-    """,
+    """
+    + _SEARCH_TRIGGERS,
     # Story keys as integers: link and title keys become 64-bit hashes of their text
     # (mediahub_key, as story_key makes them), and a story is the item_key of the
     # earliest item that told it, so a new story's key is its own row's and goes to
@@ -200,22 +207,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX items_by_link_key ON items (link_key);
     CREATE INDEX items_by_title_key ON items (title_key);
     CREATE INDEX items_by_story ON items (story);
-    CREATE TRIGGER items_search_update
-    AFTER UPDATE OF title, summary_html, content_html, author ON items BEGIN
-        INSERT INTO items_fts (items_fts, rowid, title, body)
-            SELECT 'delete', old.item_key, old.title,
-                mediahub_search_text(old.summary_html, old.content_html, old.author)
-            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
-        INSERT OR IGNORE INTO search_pending (item_key) VALUES (old.item_key);
-    END;
-    CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
-        INSERT INTO items_fts (items_fts, rowid, title, body)
-            SELECT 'delete', old.item_key, old.title,
-                mediahub_search_text(old.summary_html, old.content_html, old.author)
-            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE item_key = old.item_key);
-        DELETE FROM search_pending WHERE item_key = old.item_key;
-    END
-    """,
+    """
+    + _SEARCH_TRIGGERS,
 )
 
 # A changed item is rewritten at most this many times a day.
