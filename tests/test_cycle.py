@@ -477,3 +477,96 @@ def test_the_cycle_writer_leaves_checkpoints_to_a_thread_of_their_own(store: Sto
     assert autocheckpoint() == 1000
     assert store.count_items() == 200
     assert store.integrity_ok()
+
+
+class _CountingBatches:
+    """A store whose transactions (``batch``) are counted; all else is the store's."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.batches = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def batch(self) -> Any:
+        self.batches += 1
+        return self.store.batch()
+
+
+def test_the_writer_gathers_expected_writes_into_one_commit_and_never_waits_for_none(
+    store: Store,
+) -> None:
+    """While writes are expected, those arriving within the gathering window share one
+    transaction; once none are, the batch is committed at once, not at the window's end."""
+    from mediahub.aggregate.cycle import _Writer
+    from mediahub.model import Item, ParsedFeed
+
+    urls = [f"https://g{n}.example/feed" for n in range(5)]
+    for url in urls:
+        store.add_source(Source(url, "t"))
+    counted = _CountingBatches(store)
+
+    def parsed(n: int) -> ParsedFeed:
+        return ParsedFeed(f"Feed {n}", None, None, (Item(f"id-{n}", f"Title {n}", None, NOW, NOW),))
+
+    async def main(writer: _Writer, expected: int) -> list[Any]:
+        writer.expect(expected)
+        jobs = []
+        for n, url in enumerate(urls):
+            jobs.append(asyncio.ensure_future(writer.call(store.save_items, url, parsed(n), NOW)))
+            await asyncio.sleep(0.05)  # each arrives after the writer began the batch
+        # A window of a minute: waiting it out would fail here.
+        return await asyncio.wait_for(asyncio.gather(*jobs), 20)
+
+    writer = _Writer(counted, gather=60.0)  # type: ignore[arg-type]
+    try:
+        assert asyncio.run(main(writer, expected=5)) == [1] * 5
+        assert counted.batches == 1
+        # Nothing expected (a caller that never said): each write goes as soon as it can.
+        counted.batches = 0
+        store.save_items(urls[0], ParsedFeed("Feed", None, None, ()), NOW)
+        assert asyncio.run(main(writer, expected=0)) == [0] * 5
+        assert counted.batches == 5
+    finally:
+        writer.shutdown()
+    assert store.count_items() == 5
+
+
+def test_sources_waiting_for_the_writer_do_not_hold_the_fetch_slots(store: Store) -> None:
+    """A source whose items wait to be written no longer holds a global fetch slot: with
+    one slot, the next sources are fetched while the first one's write is held back."""
+    import threading
+
+    fetched = 0
+    all_fetched = threading.Event()
+
+    async def feed(request: web.Request) -> web.Response:
+        nonlocal fetched
+        fetched += 1
+        if fetched == 3:
+            all_fetched.set()
+        return web.Response(body=rss(("a", request.path)))
+
+    waits: list[bool] = []
+
+    class HeldBack(_CountingBatches):
+        def save_items(self, *args: Any, **kwargs: Any) -> int:
+            # Held until every source was fetched: with the slot held, never (10 s).
+            waits.append(all_fetched.wait(10))
+            return int(self.store.save_items(*args, **kwargs))
+
+    app = web.Application()
+    app.router.add_get("/{name}", feed)
+    settings = CycleSettings(
+        guard=SETTINGS.guard, fetch=FetchSettings(concurrency=1, per_host=1), workers=1
+    )
+    with serving_in_thread(app) as base:
+        for n in range(3):
+            store.add_source(Source(f"{base}/f{n}", "t"))
+        held = HeldBack(store)
+        report = asyncio.run(
+            Cycle(held, settings, NOW, pool=CountingPool()).run(store.list_sources())  # type: ignore[arg-type]
+        )
+    assert waits and all(waits), waits
+    assert report.count("fetched") == 3 and store.count_items() == 3
