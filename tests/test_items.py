@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mediahub.model import Enclosure, Item, ParsedFeed, Source
@@ -117,6 +121,51 @@ def test_canonical_links_drop_tracking() -> None:
     assert canonical_link("javascript:alert(1)") is None
     assert title_key("Why  Managers Fail — and What to Do!") == "why managers fail and what to do"
     assert title_key("Update") is None
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_title_keys_of_ascii_titles_split_where_the_word_pattern_does(title: str) -> None:
+    """The byte-table shortcut for ASCII titles gives what the regex gives."""
+    words = re.sub(r"[^\w]+", " ", title.casefold()).split()
+    assert title_key(title) == (" ".join(words) if len(words) >= 4 else None)
+    # Each ASCII character between words, controls and "_" among them.
+    for code in range(128):
+        text = f"one{chr(code)}two three four"
+        words = re.sub(r"[^\w]+", " ", text.casefold()).split()
+        assert title_key(text) == (" ".join(words) if len(words) >= 4 else None), code
+
+
+_NUMBERS = st.one_of(
+    st.none(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.booleans()
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(max_size=30), st.one_of(st.none(), st.text(max_size=12)), _NUMBERS, _NUMBERS
+        ),
+        max_size=3,
+    )
+)
+@example([("u", None, None, math.nan), ('ü"\n', "a/b", 10**20, -math.inf)])
+@example([("u", "t", True, 1e-7), ("u", "t", 5, 600.0)])
+def test_enclosures_are_stored_as_json_dumps_writes_them(values: list[tuple[Any, ...]]) -> None:
+    from mediahub.store.items import _enclosures_json
+
+    enclosures = [Enclosure(url, kind, length, duration) for url, kind, length, duration in values]
+    assert _enclosures_json(enclosures) == json.dumps([list(v) for v in values])
+
+
+def test_an_updated_date_at_another_offset_keeps_its_own_text() -> None:
+    from mediahub.store.items import item_row
+
+    published = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    same_moment = published.astimezone(timezone(timedelta(hours=2)))
+    row = item_row(Item("a", "T", None, published, same_moment))
+    assert (row.published, row.updated) == (published.isoformat(), same_moment.isoformat())
+    assert item_row(Item("a", "T", None, published, published)).updated == published.isoformat()
+    assert item_row(Item("a", "T", None, None, None)).updated is None
 
 
 def test_the_same_story_from_two_sources_is_one_story(store: Store) -> None:

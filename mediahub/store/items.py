@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -229,6 +231,11 @@ _MARKUP = re.compile(
     r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*>", re.IGNORECASE | re.DOTALL
 )
 _WORD = re.compile(r"[^\w]+")
+# title_key's ASCII case: each ASCII byte that _WORD matches (all but letters, digits
+# and "_") made a space, for bytes.translate.
+_ASCII_SPACES = bytes(
+    c if chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(128)
+) + bytes(range(128, 256))
 # An http(s) link with a plain host and path only (canonical_link's common case).
 _PLAIN_LINK = re.compile(r"(?i:https?)://([A-Za-z0-9.-]+)(/[^?#\x00-\x20\x7f-\x9f]*)?")
 
@@ -278,9 +285,13 @@ def _canonical_link(url: str) -> str | None:
 def title_key(title: str) -> str | None:
     """A title folded for comparison: case, accents, punctuation and spacing ignored."""
     folded = title.casefold()
-    if not folded.isascii():  # ASCII is its own NFKD form, with no combining marks
-        folded = unicodedata.normalize("NFKD", folded)
-        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    if folded.isascii():
+        # ASCII is its own NFKD form, with no combining marks; what _WORD splits on,
+        # a byte table turns to spaces three times faster than the regex.
+        ascii_words = folded.encode("ascii").translate(_ASCII_SPACES).split()
+        return b" ".join(ascii_words).decode("ascii") if len(ascii_words) >= 4 else None
+    folded = unicodedata.normalize("NFKD", folded)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = _WORD.sub(" ", folded).split()
     # Very short titles ("Update", "Episode 3") say too little to merge stories on.
     if len(words) < 4:
@@ -376,13 +387,14 @@ def _hash(item: Item, published: str | None) -> str:
     # text (nearly every field) the size is the length, so only the joined text is
     # encoded, instead of a call per field.
     parts: list[str] = []
+    append = parts.append
     for field in fields:
         if field is None:
-            parts.append("-")
+            append("-")
         else:
             size = len(field) if field.isascii() else len(field.encode("utf-8", "surrogatepass"))
-            parts.append(f"{size}:")
-            parts.append(field)
+            append(f"{size}:")
+            append(field)
     data = "".join(parts).encode("utf-8", "surrogatepass")
     return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
 
@@ -400,9 +412,36 @@ def _when(text: str | None) -> datetime | None:
 
 
 def _enclosures_json(enclosures: Sequence[Enclosure]) -> str:
-    if not enclosures:  # most items: what json.dumps makes of none, without the call
+    """``json.dumps`` of ``[[url, type, length, duration], ...]``, the same text.
+
+    The usual values (text, whole lengths, finite durations) are written here with
+    json's own string encoder: json.dumps builds an encoder on every call, which
+    was most of the cost, an item with an enclosure at a time.
+    """
+    if not enclosures:
         return "[]"
-    return json.dumps([[e.url, e.type, e.length, e.duration] for e in enclosures])
+    out = []
+    for e in enclosures:
+        url, kind, length, duration = e.url, e.type, e.length, e.duration
+        if (
+            type(url) is not str
+            or (kind is not None and type(kind) is not str)
+            or (length is not None and type(length) is not int)
+            or (duration is not None and not _finite_number(duration))
+        ):
+            return json.dumps([[e.url, e.type, e.length, e.duration] for e in enclosures])
+        out.append(
+            f"[{encode_basestring_ascii(url)}, "
+            f"{'null' if kind is None else encode_basestring_ascii(kind)}, "
+            f"{'null' if length is None else repr(length)}, "
+            f"{'null' if duration is None else repr(duration)}]"
+        )
+    return f"[{', '.join(out)}]"
+
+
+def _finite_number(value: object) -> bool:
+    """An int, or a float json writes as repr() does (not NaN or infinite)."""
+    return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
 def _stored(row: Sequence[object]) -> StoredItem:
@@ -501,12 +540,18 @@ def _content(row: ItemRow) -> tuple[object, ...]:
 
 def item_row(item: Item) -> ItemRow:
     published = _iso(item.published)
+    # Most feeds give one date, and the parser makes it both (isoformat is not cheap):
+    # the same moment at the same offset is the same text.
+    same = item.updated == item.published and (
+        item.updated is None or item.updated.utcoffset() == item.published.utcoffset()  # type: ignore[union-attr]
+    )
+    updated = published if same else _iso(item.updated)
     return ItemRow(
         item.id,
         item.title,
         item.link,
         published,
-        _iso(item.updated),
+        updated,
         item.author,
         item.summary_html,
         item.content_html,
