@@ -158,14 +158,16 @@ def test_enclosures_are_stored_as_json_dumps_writes_them(values: list[tuple[Any,
 
 
 def test_an_updated_date_at_another_offset_keeps_its_own_text() -> None:
-    from mediahub.store.items import item_row
+    from mediahub.store.items import ROW_PUBLISHED, ROW_UPDATED, item_row
 
     published = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     same_moment = published.astimezone(timezone(timedelta(hours=2)))
     row = item_row(Item("a", "T", None, published, same_moment))
-    assert (row.published, row.updated) == (published.isoformat(), same_moment.isoformat())
-    assert item_row(Item("a", "T", None, published, published)).updated == published.isoformat()
-    assert item_row(Item("a", "T", None, None, None)).updated is None
+    assert row[ROW_PUBLISHED] == published.isoformat()
+    assert row[ROW_UPDATED] == same_moment.isoformat()
+    once = item_row(Item("a", "T", None, published, published))
+    assert once[ROW_UPDATED] == published.isoformat()
+    assert item_row(Item("a", "T", None, None, None))[ROW_UPDATED] is None
 
 
 def test_the_same_story_from_two_sources_is_one_story(store: Store) -> None:
@@ -632,7 +634,7 @@ def test_the_content_digest_is_pinned_to_its_documented_bytes() -> None:
     stored item would count as changed. The expected bytes are written out by hand."""
     import hashlib
 
-    from mediahub.store.items import DIGEST_PREFIX, item_row
+    from mediahub.store.items import DIGEST_PREFIX, ROW_DIGEST, item_row
 
     item = Item(
         id="ep-1",
@@ -660,11 +662,11 @@ def test_the_content_digest_is_pinned_to_its_documented_bytes() -> None:
         b"4:1234"
         b"4:61.5"
     )
-    assert item_row(item).digest == DIGEST_PREFIX + hashlib.sha256(expected).hexdigest()
+    assert item_row(item)[ROW_DIGEST] == DIGEST_PREFIX + hashlib.sha256(expected).hexdigest()
     # An enclosure without type, length or duration: each a "-".
     bare = replace(item, enclosures=(Enclosure("https://example.org/b.mp3"),))
     expected_bare = expected.split(b"1:1")[0] + b"1:1" + b"25:https://example.org/b.mp3---"
-    assert item_row(bare).digest == DIGEST_PREFIX + hashlib.sha256(expected_bare).hexdigest()
+    assert item_row(bare)[ROW_DIGEST] == DIGEST_PREFIX + hashlib.sha256(expected_bare).hexdigest()
 
 
 def test_text_story_keys_are_migrated_to_integers_with_their_stories_kept(
