@@ -47,7 +47,7 @@ MOVE_AFTER = 3
 WRITE_BATCH = 64
 # Seconds the writer waits for more writes to commit with the first one, while the
 # cycle still expects some (see _Writer).
-GATHER_WRITES = 0.25
+GATHER_WRITES = 0.1
 # Feeds given to the parse pool at once, per worker: one parsing, one queued.
 PARSE_BACKLOG = 2
 # Bytes of fetched bodies whose feeds are being parsed or stored at once (see _Budget).
@@ -170,11 +170,13 @@ class _Writer:
     queued while the last one was written, and, while more are expected
     (``expect``), those arriving within ``gather`` seconds of the first. Every
     commit rewrites the index pages its rows touched, and new items' keys are
-    spread over the whole of each index: a cold cycle of 1,000 feeds committed
-    440 times and wrote its 530 MB database nearly three times over into the
-    WAL. A batch that fails is rolled back and its writes replayed one by one,
-    so a failing write fails alone. Callers await their own write's result,
-    which arrives once its group is committed.
+    spread over the whole of each index: a cold cycle of 1,000 feeds used to
+    commit 440 times, 262 of them a single feed. The window is short because a
+    source waiting for its write still holds its fetch slot and its share of
+    the store budget (at 0.25 s, and with the slot given back early, the bench's
+    peak memory rose 30-65 MB). A batch that fails is rolled back and its writes
+    replayed one by one, so a failing write fails alone. Callers await their own
+    write's result, which arrives once its group is committed.
     """
 
     def __init__(self, store: CycleStore, gather: float = 0.0) -> None:
@@ -468,8 +470,7 @@ class Cycle:
         self._done = 0
 
     async def run(self, sources: Sequence[SourceState]) -> CycleReport:
-        # Bound what is in flight: fetches, and fetched bodies not yet admitted to the
-        # store budget (_storing), which bounds them from there on.
+        # Bound what is in flight (fetched bodies waiting for the parser) to keep memory flat.
         gate = asyncio.Semaphore(self.settings.fetch.concurrency)
         # A source waits for its host first, so sources queued behind a busy host never
         # hold one of the global slots that sources on other hosts could use. The host
@@ -484,8 +485,8 @@ class Cycle:
                     host = urlsplit(state.fetch_url).netloc.lower()
                     if host not in hosts:
                         hosts[host] = asyncio.Semaphore(self.settings.fetch.per_host)
-                    async with _Held(hosts[host]) as host_slot, _Held(gate) as slot:
-                        outcome = await self._one(fetcher, state, host_slot.release, slot.release)
+                    async with _Held(hosts[host]) as host_slot, gate:
+                        outcome = await self._one(fetcher, state, host_slot.release)
                     self._done += 1
                     if self.progress is not None:
                         self.progress(outcome, self._done, len(sources))
@@ -545,28 +546,19 @@ class Cycle:
         return await self._writer.call(fn, *args, **kwargs)
 
     async def _one(
-        self,
-        fetcher: Fetcher,
-        state: SourceState,
-        fetched: Callable[[], None] = lambda: None,
-        admitted: Callable[[], None] = lambda: None,
+        self, fetcher: Fetcher, state: SourceState, fetched: Callable[[], None] = lambda: None
     ) -> Outcome:
-        """Fetch, parse and store one source: one store write, whatever happens.
-
-        ``fetched`` is called once the response is in (the host's slot), ``admitted``
-        once nothing of it waits outside the store budget any more (the global slot):
-        neither is held while the writer gathers a batch.
-        """
+        """Fetch, parse and store one source: one store write, whatever happens (see
+        ``_Writer.expect``); ``fetched`` is called once the response is in."""
         url = state.source.url
         try:
             try:
                 response = await self._fetch(fetcher, state)
             finally:
                 fetched()
-            state, outcome, saved = await self._handle(state, response, admitted)
+            state, outcome, saved = await self._handle(state, response)
         except MediahubError as exc:
             (state, outcome), saved = self._failed(state, exc), False
-        admitted()
         if not saved:
             await self._write(self.store.save_fetch_state, state)
         return outcome if outcome.url == url else replace(outcome, url=url)
@@ -582,7 +574,7 @@ class Cycle:
         return await fetcher.get(target, state.etag, state.last_modified)
 
     async def _handle(
-        self, state: SourceState, resp: Response, admitted: Callable[[], None]
+        self, state: SourceState, resp: Response
     ) -> tuple[SourceState, Outcome, bool]:
         """The source's new state and outcome, and whether that state is saved already."""
         url = state.source.url
@@ -616,7 +608,6 @@ class Cycle:
             fresh = replace(ok, next_fetch=nxt, etag=etag, last_modified=modified)
             return fresh, Outcome(url, kind), False
         async with self._storing.hold(len(resp.body)):
-            admitted()
             return await self._parse_and_save(state, ok, resp, digest, hints)
 
     async def _parse_and_save(
