@@ -387,14 +387,13 @@ def _hash(item: Item, published: str | None) -> str:
     # text (nearly every field) the size is the length, so only the joined text is
     # encoded, instead of a call per field.
     parts: list[str] = []
-    append = parts.append
     for field in fields:
         if field is None:
-            append("-")
+            parts.append("-")
         else:
             size = len(field) if field.isascii() else len(field.encode("utf-8", "surrogatepass"))
-            append(f"{size}:")
-            append(field)
+            parts.append(f"{size}:")
+            parts.append(field)
     data = "".join(parts).encode("utf-8", "surrogatepass")
     return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
 
