@@ -531,3 +531,55 @@ def test_the_writer_gathers_expected_writes_into_one_commit_and_never_waits_for_
     finally:
         writer.shutdown()
     assert store.count_items() == 5
+
+
+class _HeldStateWrites:
+    """A store whose fetch-state writes wait until ``release`` is set (at most 20 s)."""
+
+    def __init__(self, store: Store, release: Any) -> None:
+        self.store = store
+        self.release = release
+        self.released_in_time: list[bool] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def save_fetch_state(self, state: Any) -> None:
+        self.released_in_time.append(self.release.wait(20))
+        self.store.save_fetch_state(state)
+
+
+def test_a_source_with_nothing_new_gives_its_fetch_slot_back_before_its_write(
+    store: Store,
+) -> None:
+    """A 304 holds no body, so waiting for the writer must not keep the next source
+    from being fetched: with one fetch slot, the second source's request has to
+    arrive while the first source's state is still being written."""
+    import threading
+
+    second_requested = threading.Event()
+
+    async def feed(request: web.Request) -> web.Response:
+        if request.path == "/f1":
+            second_requested.set()
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304)
+        return web.Response(body=rss(("a", request.path)), headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/{name}", feed)
+    settings = CycleSettings(
+        guard=SETTINGS.guard, fetch=FetchSettings(concurrency=1, per_host=1), workers=1
+    )
+    with serving_in_thread(app) as base:
+        first = cycle(store, base, {"/f0": "t", "/f1": "t"}, settings=settings)
+        assert first.count("fetched") == 2
+        second_requested.clear()
+        held = _HeldStateWrites(store, second_requested)
+        sources = store.list_sources()  # in URL order: /f0 first
+        report = asyncio.run(
+            Cycle(held, settings, NOW + timedelta(days=1), pool=CountingPool()).run(sources)
+        )
+    assert report.count("not-modified") == 2
+    # The first write waited for the second request, which came while it waited.
+    assert held.released_in_time == [True, True]

@@ -486,7 +486,11 @@ class Cycle:
                     if host not in hosts:
                         hosts[host] = asyncio.Semaphore(self.settings.fetch.per_host)
                     async with _Held(hosts[host]) as host_slot, gate:
-                        outcome = await self._one(fetcher, state, host_slot.release)
+                        outcome, unsaved = await self._one(fetcher, state, host_slot.release)
+                    # A state alone holds no body: its write, which can wait for the
+                    # writer's batch to gather, keeps no fetch slot from the next source.
+                    if unsaved is not None:
+                        await self._write(self.store.save_fetch_state, unsaved)
                     self._done += 1
                     if self.progress is not None:
                         self.progress(outcome, self._done, len(sources))
@@ -547,9 +551,13 @@ class Cycle:
 
     async def _one(
         self, fetcher: Fetcher, state: SourceState, fetched: Callable[[], None] = lambda: None
-    ) -> Outcome:
-        """Fetch, parse and store one source: one store write, whatever happens (see
-        ``_Writer.expect``); ``fetched`` is called once the response is in."""
+    ) -> tuple[Outcome, SourceState | None]:
+        """Fetch one source, and parse and store its items if it has new ones.
+
+        Returns the outcome and the source's new state if that is still to be saved:
+        either way, one store write per source (see ``_Writer.expect``). ``fetched``
+        is called once the response is in.
+        """
         url = state.source.url
         try:
             try:
@@ -559,9 +567,8 @@ class Cycle:
             state, outcome, saved = await self._handle(state, response)
         except MediahubError as exc:
             (state, outcome), saved = self._failed(state, exc), False
-        if not saved:
-            await self._write(self.store.save_fetch_state, state)
-        return outcome if outcome.url == url else replace(outcome, url=url)
+        outcome = outcome if outcome.url == url else replace(outcome, url=url)
+        return outcome, None if saved else state
 
     async def _fetch(self, fetcher: Fetcher, state: SourceState) -> Response:
         target = state.fetch_url
