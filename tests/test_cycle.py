@@ -479,6 +479,36 @@ def test_the_cycle_writer_leaves_checkpoints_to_a_thread_of_their_own(store: Sto
     assert store.integrity_ok()
 
 
+def test_a_commit_inside_checkpoints_aside_is_checkpointed_at_once(store: Store) -> None:
+    """The checkpoint thread copies a commit into the database file right after it, not
+    at its next round (an hour away here): the next transaction can then start the WAL
+    over, and it stays about one transaction long."""
+    import sqlite3
+    from contextlib import closing
+
+    from mediahub.model import Item, ParsedFeed
+
+    url = "https://w.example/feed"
+    store.add_source(Source(url, "t"))
+
+    def items_in_the_database_file() -> int:
+        # immutable: reads the database file alone, never the WAL.
+        with closing(sqlite3.connect(f"file:{store.path}?immutable=1", uri=True)) as db:
+            try:
+                return int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+            except sqlite3.DatabaseError:  # no table yet, or a page being copied
+                return 0
+
+    with store.checkpoints_aside(every=3600):
+        feed = ParsedFeed("Feed", None, None, (Item("id-1", "Title", None, NOW, NOW),))
+        store.save_items(url, feed, NOW)
+        deadline = time.monotonic() + 20
+        while items_in_the_database_file() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        found = items_in_the_database_file()
+    assert found == 1
+
+
 class _CountingBatches:
     """A store whose transactions (``batch``) are counted; all else is the store's."""
 
@@ -583,3 +613,43 @@ def test_a_source_with_nothing_new_gives_its_fetch_slot_back_before_its_write(
     assert report.count("not-modified") == 2
     # The first write waited for the second request, which came while it waited.
     assert held.released_in_time == [True, True]
+
+
+def test_new_sources_start_the_parse_workers_while_their_first_request_is_out(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sources never fetched are sure to need the parser: the workers start with the
+    cycle (on a thread, the event loop goes on fetching), not once a body is in. A
+    cycle whose sources all answer 304 starts none."""
+    import threading
+
+    from mediahub.aggregate import cycle as cycle_module
+
+    started = threading.Event()
+    start_workers = cycle_module._start_workers
+
+    def start_and_say(pool: Any, workers: int) -> None:
+        start_workers(pool, workers)
+        started.set()
+
+    monkeypatch.setattr(cycle_module, "_start_workers", start_and_say)
+    started_before_answer: list[bool] = []
+
+    async def feed(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304)
+        started_before_answer.append(await asyncio.to_thread(started.wait, 20))
+        return web.Response(body=rss(("a", "One")), headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    with serving_in_thread(app) as base:
+        store.add_source(Source(f"{base}/feed", "t"))
+        first = asyncio.run(Cycle(store, SETTINGS, NOW).run(store.list_sources()))
+        assert (first.count("fetched"), first.new_items) == (1, 1)
+        assert started_before_answer == [True]
+        started.clear()
+        later = NOW + timedelta(days=1)
+        second = asyncio.run(Cycle(store, SETTINGS, later).run(store.list_sources()))
+        assert second.count("not-modified") == 1
+        assert not started.is_set()

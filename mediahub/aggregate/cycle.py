@@ -133,6 +133,28 @@ def _new_parse_pool(workers: int) -> Executor:
     return process_pool(workers, context, initializer=few_collections)
 
 
+async def _started_pool(workers: int) -> Executor:
+    """A new parse pool whose workers are started on a thread, not on the event loop.
+
+    Its first task starts the forkserver and waits for it to import the parser
+    (0.2-0.5 s): on the loop, that stalls every fetch in flight, and in ``serve``
+    every request.
+    """
+    pool = _new_parse_pool(workers)
+    try:
+        await asyncio.to_thread(_start_workers, pool, workers)
+    except Exception:
+        stop_pool(pool)
+        raise
+    return pool
+
+
+def _start_workers(pool: Executor, workers: int) -> None:
+    # The pool starts a worker for each task that finds none idle.
+    for _ in range(workers):
+        pool.submit(os.getpid)
+
+
 def _parser_died(url: str) -> ParseError:
     return ParseError(
         url,
@@ -459,6 +481,7 @@ class Cycle:
         # Where a feed lost with a dead parse worker is parsed again, alone (see _parse).
         self._lone_pool: Executor | None = None
         self._alone = asyncio.Lock()
+        self._starting = asyncio.Lock()
         self._writer = _Writer(store, GATHER_WRITES)
         # Feeds in the parse pool at once: enough to keep every worker busy.
         self._parsing = asyncio.Semaphore(PARSE_BACKLOG * max(1, settings.workers))
@@ -478,6 +501,11 @@ class Cycle:
         # next source of the same host from being fetched.
         hosts: dict[str, asyncio.Semaphore] = {}
         self._writer.expect(len(sources))  # one write each (_one)
+        # Sources never fetched are sure to bring bodies to parse: start the workers
+        # while their first requests are out, not once the first body is in.
+        warming = None
+        if self._own_pool and any(s.last_fetched is None and not s.error_count for s in sources):
+            warming = asyncio.ensure_future(self._parse_pool())
         try:
             async with Fetcher(self.settings.guard, self.settings.fetch) as fetcher:
 
@@ -499,15 +527,19 @@ class Cycle:
                 outcomes = await asyncio.gather(*(one(s) for s in sources))
         finally:
             self._writer.shutdown()
+            if warming is not None:  # its failure, if any, was each parse's to report
+                await asyncio.gather(warming, return_exceptions=True)
             if self._own_pool and self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             if self._lone_pool is not None:
                 self._lone_pool.shutdown(wait=True, cancel_futures=True)
         return CycleReport(tuple(outcomes))
 
-    def _parse_pool(self) -> Executor:
+    async def _parse_pool(self) -> Executor:
         if self._pool is None:
-            self._pool = _new_parse_pool(self.settings.workers)
+            async with self._starting:
+                if self._pool is None:
+                    self._pool = await _started_pool(self.settings.workers)
         return self._pool
 
     async def _parse(self, resp: Response) -> Prepared:
@@ -527,7 +559,7 @@ class Cycle:
         async with self._parsing:
             pool = None
             try:
-                pool = self._parse_pool()
+                pool = await self._parse_pool()
                 return await loop.run_in_executor(pool, parse_for_store, *args)
             except lost:
                 if not self._own_pool:
@@ -538,7 +570,7 @@ class Cycle:
         async with self._alone:
             lone = None
             try:
-                lone = self._lone_pool = self._lone_pool or _new_parse_pool(1)
+                lone = self._lone_pool = self._lone_pool or await _started_pool(1)
                 return await loop.run_in_executor(lone, parse_for_store, *args)
             except lost:
                 self._lone_pool = None
