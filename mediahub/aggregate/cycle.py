@@ -137,7 +137,7 @@ async def _started_pool(workers: int) -> Executor:
     """A new parse pool whose workers are started on a thread, not on the event loop.
 
     Its first task starts the forkserver and waits for it to import the parser
-    (0.2-0.5 s): on the loop, that stalls every fetch in flight, and in ``serve``
+    (about 0.2 s): on the loop, that stalls every fetch in flight, and in ``serve``
     every request.
     """
     pool = _new_parse_pool(workers)
