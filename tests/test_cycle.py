@@ -509,15 +509,22 @@ def test_a_commit_inside_checkpoints_aside_is_checkpointed_at_once(store: Store)
     assert found == 1
 
 
-class _CountingBatches:
-    """A store whose transactions (``batch``) are counted; all else is the store's."""
+class _StoreProxy:
+    """A store with some methods replaced by a subclass; all else is the store's."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.batches = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
+
+
+class _CountingBatches(_StoreProxy):
+    """A store whose transactions (``batch``) are counted."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.batches = 0
 
     def batch(self) -> Any:
         self.batches += 1
@@ -563,16 +570,13 @@ def test_the_writer_gathers_expected_writes_into_one_commit_and_never_waits_for_
     assert store.count_items() == 5
 
 
-class _HeldStateWrites:
+class _HeldStateWrites(_StoreProxy):
     """A store whose fetch-state writes wait until ``release`` is set (at most 20 s)."""
 
     def __init__(self, store: Store, release: Any) -> None:
-        self.store = store
+        super().__init__(store)
         self.release = release
         self.released_in_time: list[bool] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
 
     def save_fetch_state(self, state: Any) -> None:
         self.released_in_time.append(self.release.wait(20))

@@ -194,9 +194,9 @@ class _Writer:
     commit rewrites the index pages its rows touched, and new items' keys are
     spread over the whole of each index: a cold cycle of 1,000 feeds used to
     commit 440 times, 262 of them a single feed. The window is short because a
-    source waiting for its write still holds its fetch slot and its share of
-    the store budget (at 0.25 s, and with the slot given back early, the bench's
-    peak memory rose 30-65 MB). A batch that fails is rolled back and its writes
+    source whose items wait for their write still holds its fetch slot and its
+    share of the store budget (at 0.25 s, and with the slot given back early, the
+    bench's peak memory rose 30-65 MB). A batch that fails is rolled back and its writes
     replayed one by one, so a failing write fails alone. Callers await their own
     write's result, which arrives once its group is committed.
     """
@@ -493,7 +493,8 @@ class Cycle:
         self._done = 0
 
     async def run(self, sources: Sequence[SourceState]) -> CycleReport:
-        # Bound what is in flight (fetched bodies waiting for the parser) to keep memory flat.
+        # Bound what is in flight to keep memory flat: requests, and fetched bodies until
+        # their items are stored (a source with nothing new gives its slot back at once).
         gate = asyncio.Semaphore(self.settings.fetch.concurrency)
         # A source waits for its host first, so sources queued behind a busy host never
         # hold one of the global slots that sources on other hosts could use. The host
