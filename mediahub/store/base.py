@@ -33,8 +33,13 @@ class StoreBase:
         migrations call, so they are registered on the connection before either runs.
         """
         self.path = path
-        # The thread inside ``batch()``, whose writes join its transaction as savepoints.
+        # The thread inside ``batch()``, whose writes join its transaction.
         self._batch_thread: int | None = None
+        # One transaction at a time on the connection, which threads share (a
+        # server's request handlers and a test or job thread; the cycle's loop and
+        # writer): a second thread's BEGIN would fail with "cannot start a
+        # transaction within a transaction", so it waits for the first's COMMIT.
+        self._writing = threading.RLock()
         # Set at each commit while ``checkpoints_aside`` runs: its thread checkpoints then.
         self._committed: threading.Event | None = None
         try:
@@ -73,13 +78,14 @@ class StoreBase:
             # Inside batch(): part of its transaction (a failure undoes the whole batch).
             yield self._db
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._commit()
+        with self._writing:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._commit()
 
     def _commit(self) -> None:
         self._db.execute("COMMIT")
@@ -97,18 +103,19 @@ class StoreBase:
         queued up while it was busy at once, and replays a failed batch one
         write at a time.
         """
-        if self._batch_thread is not None:
+        if self._batch_thread == threading.get_ident():
             raise RuntimeError("batch() does not nest")
-        self._db.execute("BEGIN IMMEDIATE")
-        self._batch_thread = threading.get_ident()
-        try:
-            yield
-        except BaseException:
+        with self._writing:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._batch_thread = threading.get_ident()
+            try:
+                yield
+            except BaseException:
+                self._batch_thread = None
+                self._db.execute("ROLLBACK")
+                raise
             self._batch_thread = None
-            self._db.execute("ROLLBACK")
-            raise
-        self._batch_thread = None
-        self._commit()
+            self._commit()
 
     def checkpoint(self) -> None:
         """Copy what the WAL holds into the database now (passively: never waiting for a
