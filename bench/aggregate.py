@@ -298,9 +298,10 @@ reader.close()
 """
 
 # The parser alone, as the issue defines the floor: each worker parses and keeps only
-# the count of items. (Until the nineteenth session the workers sent every parsed feed
-# back, and this process unpickled its Item objects: 9.6-13.5 CPU-s against 6.4-7.4,
-# 6.1-9.5 s against 3.7-4.2 s, which made the floor half transfer.)
+# the count of items. A floor whose workers send every parsed feed back, for this
+# process to unpickle its Item objects, is half transfer: 9.6-13.5 CPU-s against
+# 6.4-7.4, and 6.1-9.5 s against 3.7-4.2 s, in alternated runs (that was the floor
+# of the benches before e8481bf).
 FLOOR_SCRIPT = """
 import os, sys
 from concurrent.futures import ProcessPoolExecutor
