@@ -483,7 +483,6 @@ def test_a_commit_inside_checkpoints_aside_is_checkpointed_at_once(store: Store)
     """The checkpoint thread copies a commit into the database file right after it, not
     at its next round (an hour away here): the next transaction can then start the WAL
     over, and it stays about one transaction long."""
-    import sqlite3
     from contextlib import closing
 
     from mediahub.model import Item, ParsedFeed

@@ -78,19 +78,22 @@ class StoreBase:
             # Inside batch(): part of its transaction (a failure undoes the whole batch).
             yield self._db
             return
+        with self._locked_transaction():
+            yield self._db
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[None]:
+        """BEGIN .. COMMIT (ROLLBACK on an exception), one thread at a time."""
         with self._writing:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._commit()
-
-    def _commit(self) -> None:
-        self._db.execute("COMMIT")
-        if self._committed is not None:
-            self._committed.set()
+            self._db.execute("COMMIT")
+            if self._committed is not None:
+                self._committed.set()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -105,17 +108,12 @@ class StoreBase:
         """
         if self._batch_thread == threading.get_ident():
             raise RuntimeError("batch() does not nest")
-        with self._writing:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._locked_transaction():
             self._batch_thread = threading.get_ident()
             try:
                 yield
-            except BaseException:
+            finally:
                 self._batch_thread = None
-                self._db.execute("ROLLBACK")
-                raise
-            self._batch_thread = None
-            self._commit()
 
     def checkpoint(self) -> None:
         """Copy what the WAL holds into the database now (passively: never waiting for a
