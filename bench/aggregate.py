@@ -11,6 +11,11 @@ latency to every request and answering conditional requests with 304.
 - floor: mediahub's parser alone (``parse_feed``) over the same bodies in a
   process pool on all cores, no network, no store; each worker keeps its parsed
   feeds (only their item counts come back).
+- parse + plain store: a reference, not a target. The same parser and pool, each
+  worker sending its items' fields back, and one process inserting them into one
+  SQLite table keyed by (feed, id), WAL as mediahub's store: what parsing and
+  the plainest storing of the same items cost with no network, no dedup across
+  feeds, no digests and no schedule.
 - first search: neither cycle builds a search index (reader's update_feeds
   leaves it to update_search; mediahub to the first search, or serve after
   the cycle): ``mediahub search`` on the cold cycle's hub, which indexes all it
@@ -318,6 +323,47 @@ if __name__ == "__main__":
 """
 
 
+# The reference for what storing adds (see the module's docstring): items' own fields,
+# one table, a commit per 16 feeds, as plain as storing the items can be.
+STORE_FLOOR_SCRIPT = """
+import json, os, sqlite3, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from mediahub.aggregate.parse import parse_feed
+def fields(body, url):
+    return [
+        (url, i.id, i.title, i.link, i.published and i.published.isoformat(),
+         i.updated and i.updated.isoformat(), i.author, i.summary_html, i.content_html,
+         json.dumps([[e.url, e.type, e.length] for e in i.enclosures]), i.image)
+        for i in parse_feed(body, url).items
+    ]
+if __name__ == "__main__":
+    paths = sorted(Path(sys.argv[1]).glob("*.xml"))
+    db = sqlite3.connect(sys.argv[2], isolation_level=None)
+    for pragma in ("page_size=16384", "journal_mode=WAL", "synchronous=NORMAL"):
+        db.execute("PRAGMA " + pragma)
+    db.execute(
+        "CREATE TABLE items (feed TEXT, id TEXT, title TEXT, link TEXT, published TEXT,"
+        " updated TEXT, author TEXT, summary TEXT, content TEXT, enclosures TEXT,"
+        " image TEXT, PRIMARY KEY (feed, id))"
+    )
+    bodies = [p.read_bytes() for p in paths]
+    count = 0
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
+        db.execute("BEGIN")
+        urls = [f"http://x/{p.name}" for p in paths]
+        for number, rows in enumerate(pool.map(fields, bodies, urls), 1):
+            db.executemany("INSERT OR IGNORE INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            count += len(rows)
+            if number % 16 == 0:
+                db.execute("COMMIT")
+                db.execute("BEGIN")
+        db.execute("COMMIT")
+    db.close()
+    print(count, "items")
+"""
+
+
 def main(argv: list[str]) -> str:
     count = _option(argv, "--feeds", 100)
     runs = _option(argv, "--runs", 5)
@@ -338,6 +384,7 @@ def main(argv: list[str]) -> str:
     )
     (work / "reader_run.py").write_text(READER_SCRIPT)
     (work / "floor.py").write_text(FLOOR_SCRIPT)
+    (work / "store_floor.py").write_text(STORE_FLOOR_SCRIPT)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -424,6 +471,7 @@ def _compare(
     )
 
     floor_times: list[float] = []
+    store_floor_times: list[float] = []
     cold_a: list[float] = []
     cold_b: list[float] = []
     warm_a: list[float] = []
@@ -437,6 +485,10 @@ def _compare(
         ta, ra, out_a = mediahub_cold(str(run))
         tb, rb, out_b = reader_cold(str(run), best)
         tf, _, _ = measured([sys.executable, str(work / "floor.py"), str(folder)])
+        plain = work / "plain-store.sqlite"
+        for leftover in work.glob("plain-store.sqlite*"):
+            leftover.unlink()
+        ts, _, _ = measured([sys.executable, str(work / "store_floor.py"), str(folder), str(plain)])
         wa, _, _ = mediahub_warm(str(run))
         wb, _, _ = reader_warm(str(run), best_warm)
         # The cycle leaves search indexing to later (as reader's update_feeds does):
@@ -445,7 +497,8 @@ def _compare(
             [*mediahub, "--root", str(work / f"hub-{run}"), "search", SEARCH_WORD, "--json"]
         )
         print(
-            f"run {run}: cold {ta:.2f}/{tb:.2f} s, floor {tf:.2f} s, warm {wa:.2f}/{wb:.2f} s, "
+            f"run {run}: cold {ta:.2f}/{tb:.2f} s, floor {tf:.2f} s, parse + plain store "
+            f"{ts:.2f} s, warm {wa:.2f}/{wb:.2f} s, "
             f"first search {sa:.2f} s",
             file=sys.stderr,
         )
@@ -463,6 +516,7 @@ def _compare(
         warm_a.append(wa)
         warm_b.append(wb)
         floor_times.append(tf)
+        store_floor_times.append(ts)
         rss_a, rss_b = max(rss_a, ra), max(rss_b, rb)
 
     report = json.loads(first_report)
@@ -473,6 +527,8 @@ def _compare(
     first_search = statistics.median(search_a)
     floor_ratios = [a / f for a, f in zip(cold_a, floor_times, strict=True)]
     floor_ratio = statistics.median(floor_ratios)
+    plain_ratios = [s / f for s, f in zip(store_floor_times, floor_times, strict=True)]
+    plain_cold = [a / s for a, s in zip(cold_a, store_floor_times, strict=True)]
     lines = [
         f"## aggregate ({count} feeds)",
         "",
@@ -493,6 +549,13 @@ def _compare(
         f"| cold vs parse floor | mediahub {statistics.median(cold_a):.3f} s | floor "
         f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** (runs "
         + ", ".join(f"{r:.2f}" for r in floor_ratios)
+        + ") |",
+        f"| for reference (not a target): parse + plain store, no network | mediahub "
+        f"{statistics.median(cold_a):.3f} s | parse + plain store "
+        f"{statistics.median(store_floor_times):.3f} s | mediahub "
+        f"**{statistics.median(plain_cold):.2f}x** it; it is "
+        f"{statistics.median(plain_ratios):.2f}x the floor (runs "
+        + ", ".join(f"{r:.2f}" for r in plain_ratios)
         + ") |",
         f"| first search after a cold cycle (indexes all its items) | mediahub "
         f"{first_search:.3f} s | reader update_search + search {reader_search:.3f} s "
