@@ -24,7 +24,8 @@ latency to every request and answering conditional requests with 304.
 Cold runs start from a fresh copy of a database that knows the feeds but has
 fetched nothing; warm runs repeat a cycle on the state a cold run left (every
 answer a 304). Peak memory is the PSS of the whole process tree (parse workers
-included, shared pages counted once), sampled every 20 ms.
+included, shared pages counted once), sampled every 20 ms during the warm-up's
+cold runs; the counted runs are timed without sampling, which slows what it samples.
 
 Usage: ``python -m bench aggregate [--feeds N] [--runs R]``; the default N is
 small because feedparser parses a few feeds per second per core here.
@@ -251,11 +252,18 @@ def _memory_kib(pid: int) -> int:
         return 0
 
 
-def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]:
-    """Wall time, peak memory of the process tree (KiB) and stdout of one command.
+def measured(
+    argv: list[str], cwd: Path | None = None, *, sample: bool = False
+) -> tuple[float, int, str]:
+    """Wall time, peak memory of the process tree (KiB, 0 unless ``sample``) and stdout
+    of one command.
 
     What earlier runs wrote (a cold cycle leaves hundreds of MB of database) is
     flushed first, untimed, so no run pays for the writeback of the one before.
+    Sampling memory is not free: each sample reads every process's page tables
+    (smaps_rollup), and at 20 ms it slowed the parse floor, whose process holds all
+    the bodies, by 1-2.4 s (3.9-4.9 s against 5.8-6.3 s in three alternated pairs).
+    So timed runs are not sampled; the warm-up round samples (see _compare).
     """
     settle()
     # Output goes to files, not pipes: a pipe nobody reads while the command runs
@@ -264,9 +272,10 @@ def measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, str]
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
         peak = 0
-        while proc.poll() is None:
+        while sample and proc.poll() is None:
             peak = max(peak, _tree_memory_kib(proc.pid))
             time.sleep(0.02)
+        proc.wait()
         elapsed = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
@@ -434,20 +443,23 @@ def _compare(
         check=True,
     )
 
-    def mediahub_cold(tag: str) -> tuple[float, int, str]:
+    def mediahub_cold(tag: str, sample: bool = False) -> tuple[float, int, str]:
         hub = work / f"hub-{tag}"
         shutil.rmtree(hub, ignore_errors=True)
         shutil.copytree(template, hub)
-        return measured([*mediahub, "--root", str(hub), "aggregate", "--all", "--json"])
+        return measured(
+            [*mediahub, "--root", str(hub), "aggregate", "--all", "--json"], sample=sample
+        )
 
     def mediahub_warm(tag: str) -> tuple[float, int, str]:
         return measured([*mediahub, "--root", str(work / f"hub-{tag}"), "aggregate", "--all"])
 
-    def reader_cold(tag: str, workers: int) -> tuple[float, int, str]:
+    def reader_cold(tag: str, workers: int, sample: bool = False) -> tuple[float, int, str]:
         db = work / f"reader-{tag}.sqlite"
         shutil.copy(reader_template, db)
         return measured(
-            [str(reader_py), str(work / "reader_run.py"), str(db), "update", str(workers)]
+            [str(reader_py), str(work / "reader_run.py"), str(db), "update", str(workers)],
+            sample=sample,
         )
 
     def reader_warm(tag: str, workers: int) -> tuple[float, int, str]:
@@ -482,8 +494,10 @@ def _compare(
     first_report = ""
     reader_report = ""
     for run in range(runs + 1):  # run 0 is the warm-up
-        ta, ra, out_a = mediahub_cold(str(run))
-        tb, rb, out_b = reader_cold(str(run), best)
+        # Peak memory from the warm-up's cold runs only, which are not counted: the
+        # sampling slows what it samples (see measured).
+        ta, ra, out_a = mediahub_cold(str(run), sample=run == 0)
+        tb, rb, out_b = reader_cold(str(run), best, sample=run == 0)
         tf, _, _ = measured([sys.executable, str(work / "floor.py"), str(folder)])
         plain = work / "plain-store.sqlite"
         for leftover in work.glob("plain-store.sqlite*"):
@@ -504,6 +518,7 @@ def _compare(
         )
         if run == 0:
             first_report, reader_report = out_a, out_b
+            rss_a, rss_b = ra, rb
             continue
         search_a.append(sa)
         if run == 1:  # reader's indexing is slow: one run
@@ -517,7 +532,6 @@ def _compare(
         warm_b.append(wb)
         floor_times.append(tf)
         store_floor_times.append(ts)
-        rss_a, rss_b = max(rss_a, ra), max(rss_b, rb)
 
     report = json.loads(first_report)
     cold = Comparison("cold cycle", "mediahub", f"reader (workers={best})", cold_a, cold_b)
@@ -560,8 +574,8 @@ def _compare(
         f"| first search after a cold cycle (indexes all its items) | mediahub "
         f"{first_search:.3f} s | reader update_search + search {reader_search:.3f} s "
         f"(one run) | **{reader_search / first_search:.1f}x** |",
-        f"| peak memory (process tree, PSS) | mediahub {rss_a / 1024:.0f} MB | reader "
-        f"{rss_b / 1024:.0f} MB | |",
+        f"| peak memory (process tree, PSS, in the warm-up cold run) | mediahub "
+        f"{rss_a / 1024:.0f} MB | reader {rss_b / 1024:.0f} MB | |",
         "",
     ]
     return "\n".join(lines)
