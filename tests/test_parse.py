@@ -151,6 +151,29 @@ def test_wrong_encoding_is_decoded_as_well_as_it_can_be() -> None:
     assert [i.id for i in parse_feed(broken, URL).items] == ["a"]
 
 
+@pytest.mark.parametrize("name", [b"\x80utf-8", b"\x00utf-8", b"utf-8\x00", b"utf\xff-8"])
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_unreadable_encoding_name_in_the_declaration_is_ignored(name: bytes, fast: bool) -> None:
+    # feedparser itself raised on these (UnicodeDecodeError, "embedded null character"):
+    # found by the fuzz test. The name is malformed, the feed is not.
+    body = (
+        b'<?xml version="1.0" encoding="' + name + b'"?><rss version="2.0"><channel>'
+        b"<title>T</title><item><title>Listening first</title><guid>a</guid></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(body, URL, fast=fast)
+    assert [(i.id, i.title) for i in feed.items] == [("a", "Listening first")]
+    assert feed.bozo is not None and "declaration" in feed.bozo
+
+
+def test_an_unreadable_encoding_name_without_a_way_round_is_a_one_line_error() -> None:
+    # UTF-16: the declaration cannot be cut out as bytes, so the feed is refused, clearly.
+    text = '<?xml version="1.0" encoding="utf\x00-16"?><rss version="2.0"><channel></channel></rss>'
+    with pytest.raises(ParseError) as caught:
+        parse_feed(b"\xff\xfe" + text.encode("utf-16-le"), URL)
+    assert URL in caught.value.line() and "\n" not in caught.value.line()
+
+
 def test_duplicate_guids_are_disambiguated_and_exact_repeats_dropped() -> None:
     body = b"""<rss version="2.0"><channel><title>t</title>
 <item><guid>same</guid><title>First</title><link>https://e.org/1</link></item>

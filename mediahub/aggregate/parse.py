@@ -11,12 +11,14 @@ the store holds is already safe.
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import io
 import re
 import time
 import zlib
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,21 +129,52 @@ def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     # No content-location: feedparser would then rewrite relative guids into URLs, so
     # an id would change with the feed's address. Links are made absolute here instead.
     headers = {"content-type": content_type} if content_type else {}
-    # A stream, never bytes or str: feedparser would treat those as a path or URL to open.
-    parsed = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=headers,
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    bozo = None
+    try:
+        parsed = _feedparser(body, headers)
+    except (UnicodeError, ValueError) as exc:
+        parsed = _without_declaration(body, headers, url, exc)
+        bozo = "its <?xml ?> declaration names an encoding that cannot be read; read without it"
     if not parsed.get("version") and not parsed.entries:
         raise ParseError(url, _not_a_feed_reason(parsed), "check that the URL points at a feed")
-    bozo = None
     problem = parsed.get("bozo_exception")
     # A wrong or missing Content-Type says nothing about the document itself.
     if parsed.get("bozo") and not isinstance(problem, feedparser.NonXMLContentType):
-        bozo = _one_line(str(problem or "malformed feed"))
+        bozo = bozo or _one_line(str(problem or "malformed feed"))
     return _build(parsed.feed, parsed.entries, url, bozo)
+
+
+def _feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
+    # A stream, never bytes or str: feedparser would treat those as a path or URL to open.
+    return feedparser.parse(
+        io.BytesIO(body),
+        response_headers=dict(headers),
+        resolve_relative_uris=False,
+        sanitize_html=False,
+    )
+
+
+def _without_declaration(
+    body: bytes, headers: Mapping[str, str], url: str, problem: Exception
+) -> Any:
+    """feedparser's reading of a body whose XML declaration it cannot get past.
+
+    feedparser decodes the name in encoding="..." as UTF-8 and hands it to
+    bytes.decode unchecked: a byte that is not UTF-8, or a NUL, raises from inside
+    it. XML allows only letters, digits, ".", "_" and "-" in that name, so the
+    declaration is wrong, not the feed: it is read as if it had none. ``problem``,
+    what feedparser raised, names the failure if that does not help.
+    """
+    start = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
+    end = body.find(b"?>", start) if body.startswith(b"<?xml", start) else -1
+    if end >= 0:
+        with suppress(UnicodeError, ValueError):
+            return _feedparser(body[:start] + body[end + 2 :], headers)
+    raise ParseError(
+        url,
+        f"could not be decoded ({_one_line(str(problem))})",
+        'check the encoding="..." on the feed\'s first line and its bytes',
+    )
 
 
 def _build(
