@@ -656,3 +656,36 @@ def test_new_sources_start_the_parse_workers_while_their_first_request_is_out(
         second = asyncio.run(Cycle(store, SETTINGS, later).run(store.list_sources()))
         assert second.count("not-modified") == 1
         assert not started.is_set()
+
+
+def test_a_parser_raising_something_unexpected_fails_that_feed_alone(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A parser bug on a hostile body (feedparser once raised UnicodeDecodeError on an
+    # encoding name) used to escape the cycle and stop every other source with it.
+    from mediahub.aggregate import parse
+
+    real = parse._parse_xml
+
+    def parse_xml(body: bytes, url: str, content_type: str | None) -> Any:
+        if url.endswith("/bad"):
+            raise UnicodeDecodeError("utf-8", b"\x80", 0, 1, "invalid start byte")
+        return real(body, url, content_type)
+
+    monkeypatch.setattr(parse, "_parse_xml", parse_xml)
+    monkeypatch.setattr(parse, "fast_parse", lambda body, content_type: None)
+
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))
+
+    app = web.Application()
+    app.router.add_get("/good", feed)
+    app.router.add_get("/bad", feed)
+    with serving_in_thread(app) as base:
+        report = cycle(store, base, {"/good": "t", "/bad": "t"})
+    assert (report.count("fetched"), report.new_items) == (1, 1)
+    (error,) = report.errors
+    assert error.url == f"{base}/bad" and error.message is not None
+    assert "\n" not in error.message and "UnicodeDecodeError" in error.message
+    (bad,) = [s for s in store.list_sources() if s.source.url.endswith("/bad")]
+    assert bad.error_count == 1 and bad.last_error == error.message

@@ -53,7 +53,26 @@ def parse_feed(
 
     ``fast=False`` skips the fast path (``fastparse``): the differential test and
     the benchmark use it to get feedparser's answer for the same body.
+
+    ParseError is all it raises. The parsers read hostile bytes, and an exception
+    none of them means to raise (a bug in feedparser or in ours: feedparser once
+    raised UnicodeDecodeError on an encoding name) is still only this feed's
+    failure; escaping, it would stop a whole aggregation cycle.
     """
+    try:
+        return _parse(body, url, content_type, fast)
+    except ParseError:
+        raise
+    except Exception as exc:
+        problem = _one_line(f"{type(exc).__name__}: {exc}")
+        raise ParseError(
+            url,
+            f"the parser failed on this feed ({problem})",
+            "the other feeds were not affected; if the feed reads fine elsewhere, report it",
+        ) from None
+
+
+def _parse(body: bytes, url: str, content_type: str | None, fast: bool) -> ParsedFeed:
     if body[:2] == b"\x1f\x8b":
         body = _gunzip(body, url)
     if looks_like_json(body, content_type):
