@@ -125,6 +125,13 @@ def mislabelled_utf16() -> bytes:
     return rss("Sixteen", item(1, "wide", "chars")).decode().encode("utf-16-le")
 
 
+def unreadable_encoding_name(name: bytes) -> bytes:
+    """An XML declaration whose encoding name is no name at all (feedparser raised on it)."""
+    return rss("Odd declaration", item(1, "declared", "oddly")).replace(
+        b'encoding="utf-8"', b'encoding="' + name + b'"', 1
+    )
+
+
 @lru_cache(maxsize=1)
 def gzip_bomb() -> bytes:
     """1 GiB of zeros, gzipped (about a megabyte)."""
@@ -366,6 +373,8 @@ def cases(server: HostileServer, secret_file: Path) -> list[Case]:
         "mislabelled-latin1": (mislabelled_latin1(), xml),
         "mislabelled-utf16": (mislabelled_utf16(), xml),
         "charset-lies": (good_feed("charset"), "application/rss+xml; charset=utf-16"),
+        "encoding-name-not-utf8": (unreadable_encoding_name(b"\x80utf-8"), xml),
+        "encoding-name-nul": (unreadable_encoding_name(b"utf\x00-8"), xml),
         "xss-rss": (xss_feed(b + MARK), xml),
         "xss-atom": (xss_atom(b + MARK), "application/atom+xml"),
         "xss-json": (_xss_json(b + MARK), "application/feed+json"),
