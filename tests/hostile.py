@@ -132,6 +132,20 @@ def unreadable_encoding_name(name: bytes) -> bytes:
     )
 
 
+def references_to_no_character() -> bytes:
+    """Character references to a surrogate and past U+10FFFF (feedparser raised on them)."""
+    return rss("No character &#xD800;", item(1, "half &#55357; a pair", "far &#x110000; out"))
+
+
+def json_lone_surrogates() -> bytes:
+    """A JSON Feed escaping lone surrogates, which no UTF-8 store or page can hold."""
+    return (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "Half \\ud800 pairs",'
+        b' "items": [{"id": "lone-\\udfff", "title": "Only \\ud83d half",'
+        b' "content_html": "<p>\\udc00</p>"}]}'
+    )
+
+
 @lru_cache(maxsize=1)
 def gzip_bomb() -> bytes:
     """1 GiB of zeros, gzipped (about a megabyte)."""
@@ -375,6 +389,8 @@ def cases(server: HostileServer, secret_file: Path) -> list[Case]:
         "charset-lies": (good_feed("charset"), "application/rss+xml; charset=utf-16"),
         "encoding-name-not-utf8": (unreadable_encoding_name(b"\x80utf-8"), xml),
         "encoding-name-nul": (unreadable_encoding_name(b"utf\x00-8"), xml),
+        "references-to-no-character": (references_to_no_character(), xml),
+        "json-lone-surrogates": (json_lone_surrogates(), "application/feed+json"),
         "xss-rss": (xss_feed(b + MARK), xml),
         "xss-atom": (xss_atom(b + MARK), "application/atom+xml"),
         "xss-json": (_xss_json(b + MARK), "application/feed+json"),

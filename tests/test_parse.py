@@ -174,6 +174,35 @@ def test_an_unreadable_encoding_name_without_a_way_round_is_a_one_line_error() -
     assert URL in caught.value.line() and "\n" not in caught.value.line()
 
 
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#57343;", "&#x110000;", "&#99999999999;"])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_reference_to_no_character_becomes_a_replacement_character(ref: str, fast: bool) -> None:
+    # feedparser raised on these (UnicodeEncodeError, ValueError, OverflowError).
+    body = (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>Before{ref}after</title><guid>a{ref}</guid></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, URL, fast=fast)
+    assert [(i.id, i.title) for i in feed.items] == [("a\ufffd", "Before\ufffdafter")]
+    assert feed.bozo is not None and "character references" in feed.bozo
+
+
+def test_lone_surrogates_in_a_json_feed_become_replacement_characters() -> None:
+    # JSON may escape a lone surrogate; no UTF-8 (the store's, a page's) can hold one.
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "T\\ud800",'
+        b' "items": [{"id": "a\\udfff", "title": "Half \\ud83d, whole \\ud83d\\ude00",'
+        b' "content_html": "<p>\\udc00</p>"}]}'
+    )
+    feed = parse_feed(body, URL)
+    (item,) = feed.items
+    assert (feed.title, item.id) == ("T\ufffd", "a\ufffd")
+    assert item.title == "Half \ufffd, whole \U0001f600"
+    assert item.content_html is not None and "\ufffd" in item.content_html
+    for text in (feed.title, item.id, item.title, item.content_html):
+        text.encode("utf-8")  # what the store and the pages do with it
+
+
 def test_duplicate_guids_are_disambiguated_and_exact_repeats_dropped() -> None:
     body = b"""<rss version="2.0"><channel><title>t</title>
 <item><guid>same</guid><title>First</title><link>https://e.org/1</link></item>

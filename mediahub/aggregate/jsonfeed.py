@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +27,20 @@ def looks_like_json(body: bytes, content_type: str | None) -> bool:
     return head.startswith(b"{")
 
 
+# A lone surrogate: JSON may escape one ("\ud800"), but it is no character, and
+# UTF-8 (the store's, every page's) cannot hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    return _characters(value.strip()) or None
+
+
+def _characters(text: str) -> str:
+    """``text`` with each lone surrogate made U+FFFD (json.loads pairs the rest)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def _date(value: Any) -> datetime | None:
@@ -117,7 +130,7 @@ def _item(raw: dict[str, Any], url: str) -> Item:
     published = _date(raw.get("date_published"))
     updated = _date(raw.get("date_modified"))
     raw_id = raw.get("id")
-    item_id = str(raw_id).strip() if isinstance(raw_id, (str, int)) else ""
+    item_id = _characters(str(raw_id).strip()) if isinstance(raw_id, (str, int)) else ""
     if not item_id:
         item_id = (
             link

@@ -151,9 +151,8 @@ def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     bozo = None
     try:
         parsed = _feedparser(body, headers)
-    except (UnicodeError, ValueError) as exc:
-        parsed = _without_declaration(body, headers, url, exc)
-        bozo = "its <?xml ?> declaration names an encoding that cannot be read; read without it"
+    except (UnicodeError, ValueError, OverflowError) as exc:
+        parsed, bozo = _reparsed(body, headers, url, exc)
     if not parsed.get("version") and not parsed.entries:
         raise ParseError(url, _not_a_feed_reason(parsed), "check that the URL points at a feed")
     problem = parsed.get("bozo_exception")
@@ -173,27 +172,57 @@ def _feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
     )
 
 
-def _without_declaration(
+def _reparsed(
     body: bytes, headers: Mapping[str, str], url: str, problem: Exception
-) -> Any:
-    """feedparser's reading of a body whose XML declaration it cannot get past.
+) -> tuple[Any, str]:
+    """feedparser's reading of a body it raised on (``problem``), once what it cannot
+    get past is taken out; and a note of what was.
 
-    feedparser decodes the name in encoding="..." as UTF-8 and hands it to
-    bytes.decode unchecked: a byte that is not UTF-8, or a NUL, raises from inside
-    it. XML allows only letters, digits, ".", "_" and "-" in that name, so the
-    declaration is wrong, not the feed: it is read as if it had none. ``problem``,
-    what feedparser raised, names the failure if that does not help.
+    feedparser raises, instead of reporting the feed as malformed, on an encoding
+    name in the XML declaration that is not UTF-8 or holds a NUL (it decodes the
+    name and hands it to bytes.decode unchecked), and on a character reference to
+    a surrogate or past U+10FFFF (UnicodeEncodeError, ValueError, OverflowError).
+    XML allows neither: the name is dropped with its declaration, as if there were
+    none, and the references become U+FFFD.
     """
-    start = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
-    end = body.find(b"?>", start) if body.startswith(b"<?xml", start) else -1
-    if end >= 0:
-        with suppress(UnicodeError, ValueError):
-            return _feedparser(body[:start] + body[end + 2 :], headers)
+    repaired, fixes = _repaired(body)
+    if fixes:
+        with suppress(UnicodeError, ValueError, OverflowError):
+            return _feedparser(repaired, headers), "ignored " + " and ".join(fixes)
     raise ParseError(
         url,
-        f"could not be decoded ({_one_line(str(problem))})",
-        'check the encoding="..." on the feed\'s first line and its bytes',
+        f"could not be read ({_one_line(str(problem))})",
+        "check the encoding named on the feed's first line, and its bytes",
     )
+
+
+# The encoding name in an XML declaration, and the form XML allows it.
+_DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"'?]*)""")
+_ENCODING_NAME = re.compile(rb"[A-Za-z][A-Za-z0-9._-]*")
+# A numeric character reference.
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _repaired(body: bytes) -> tuple[bytes, list[str]]:
+    """``body`` without what feedparser raises on (see ``_reparsed``), and what that was."""
+    fixes = []
+    start = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
+    end = body.find(b"?>", start) if body.startswith(b"<?xml", start) else -1
+    declared = _DECLARED_ENCODING.search(body, start, end) if end >= 0 else None
+    if declared is not None and not _ENCODING_NAME.fullmatch(declared[1]):
+        body = body[:start] + body[end + 2 :]
+        fixes.append("an XML declaration whose encoding name is not one")
+
+    def no_character(ref: re.Match[bytes]) -> bytes:
+        digits = (ref[1] or ref[2]).lstrip(b"0")
+        # More than 8 digits is past U+10FFFF either way (and int() refuses thousands).
+        code = 0x110000 if len(digits) > 8 else int(digits or b"0", 16 if ref[1] else 10)
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else ref[0]
+
+    referenced = _CHARREF.sub(no_character, body)
+    if referenced != body:
+        fixes.append("character references to no character (made U+FFFD)")
+    return referenced, fixes
 
 
 def _build(
