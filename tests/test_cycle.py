@@ -689,3 +689,34 @@ def test_a_parser_raising_something_unexpected_fails_that_feed_alone(
     assert "\n" not in error.message and "UnicodeDecodeError" in error.message
     (bad,) = [s for s in store.list_sources() if s.source.url.endswith("/bad")]
     assert bad.error_count == 1 and bad.last_error == error.message
+
+
+def test_a_feed_the_store_refuses_fails_alone(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A write error escaped the cycle and stopped every other source (a JSON Feed's
+    # lone surrogates did that: SQLite's UTF-8 cannot hold them).
+    real = store.save_items
+
+    def save_items(source_url: str, *args: Any, **kwargs: Any) -> int:
+        if source_url.endswith("/bad"):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(source_url, *args, **kwargs)
+
+    monkeypatch.setattr(store, "save_items", save_items)
+
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))
+
+    app = web.Application()
+    app.router.add_get("/good", feed)
+    app.router.add_get("/bad", feed)
+    with serving_in_thread(app) as base:
+        report = cycle(store, base, {"/good": "t", "/bad": "t"})
+    assert (report.count("fetched"), report.new_items) == (1, 1)
+    (error,) = report.errors
+    assert error.url == f"{base}/bad" and error.message is not None
+    assert "\n" not in error.message and "UnicodeEncodeError" in error.message
+    (bad,) = [s for s in store.list_sources() if s.source.url.endswith("/bad")]
+    assert bad.error_count == 1 and bad.last_error == error.message
+    assert [s.item.title for s in store.latest_items(f"{base}/good", 10)] == ["One"]

@@ -34,7 +34,7 @@ from mediahub.aggregate.fetch import Fetcher, FetchSettings, Response, read_loca
 from mediahub.aggregate.guard import NetworkGuard
 from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, should_pause
 from mediahub.config import Config
-from mediahub.errors import FetchError, MediahubError, ParseError
+from mediahub.errors import FetchError, MediahubError, ParseError, StoreError
 from mediahub.model import ParsedFeed, SourceState
 from mediahub.parallel import process_pool, stop_pool
 
@@ -674,7 +674,21 @@ class Cycle:
             next_fetch=self._next(state, posting, [*hints, feed.ttl_seconds]),
         )
         # Items and the state that records their body go to the store as one write.
-        new = await self._write(self._save_feed, url, feed, prepared.rows, state)
+        try:
+            new = await self._write(self._save_feed, url, feed, prepared.rows, state)
+        except MediahubError:
+            raise
+        except Exception as exc:
+            # The writer replays a failed batch one write at a time, so this failure
+            # is this feed's own (an item the database refuses): the source gets it as
+            # its error, the cycle goes on. (A store that fails every write says so
+            # for every source.)
+            problem = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise StoreError(
+                url,
+                f"its items could not be stored ({problem})",
+                "the other feeds were stored; if it keeps happening, report it",
+            ) from None
         note = f"recovered from: {feed.bozo}" if feed.bozo else None
         return state, Outcome(url, "fetched", int(new), note), True  # type: ignore[call-overload]
 
