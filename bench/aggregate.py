@@ -493,14 +493,14 @@ def _compare(
     rss_a = rss_b = 0
     first_report = ""
     reader_report = ""
+    plain = work / "plain-store.sqlite"  # parse + plain store's database, new each run
     for run in range(runs + 1):  # run 0 is the warm-up
         # Peak memory from the warm-up's cold runs only, which are not counted: the
         # sampling slows what it samples (see measured).
         ta, ra, out_a = mediahub_cold(str(run), sample=run == 0)
         tb, rb, out_b = reader_cold(str(run), best, sample=run == 0)
         tf, _, _ = measured([sys.executable, str(work / "floor.py"), str(folder)])
-        plain = work / "plain-store.sqlite"
-        for leftover in work.glob("plain-store.sqlite*"):
+        for leftover in work.glob(f"{plain.name}*"):
             leftover.unlink()
         ts, _, _ = measured([sys.executable, str(work / "store_floor.py"), str(folder), str(plain)])
         wa, _, _ = mediahub_warm(str(run))
@@ -561,16 +561,13 @@ def _compare(
         cold.row(),
         warm.row(),
         f"| cold vs parse floor | mediahub {statistics.median(cold_a):.3f} s | floor "
-        f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** (runs "
-        + ", ".join(f"{r:.2f}" for r in floor_ratios)
-        + ") |",
+        f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** "
+        f"(runs {_each(floor_ratios)}) |",
         f"| for reference (not a target): parse + plain store, no network | mediahub "
         f"{statistics.median(cold_a):.3f} s | parse + plain store "
         f"{statistics.median(store_floor_times):.3f} s | mediahub "
         f"**{statistics.median(plain_cold):.2f}x** it; it is "
-        f"{statistics.median(plain_ratios):.2f}x the floor (runs "
-        + ", ".join(f"{r:.2f}" for r in plain_ratios)
-        + ") |",
+        f"{statistics.median(plain_ratios):.2f}x the floor (runs {_each(plain_ratios)}) |",
         f"| first search after a cold cycle (indexes all its items) | mediahub "
         f"{first_search:.3f} s | reader update_search + search {reader_search:.3f} s "
         f"(one run) | **{reader_search / first_search:.1f}x** |",
@@ -579,6 +576,11 @@ def _compare(
         "",
     ]
     return "\n".join(lines)
+
+
+def _each(ratios: list[float]) -> str:
+    """Per-run ratios, as the results table lists them."""
+    return ", ".join(f"{r:.2f}" for r in ratios)
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--serve":

@@ -28,6 +28,12 @@ class MediahubError(Exception):
         return f"{text} ({self.fix})" if self.fix else text
 
 
+def unexpected(exc: BaseException) -> str:
+    """An exception mediahub did not mean to raise, as a problem of one line (type and
+    message, spacing folded, at most 300 characters): for the error that contains it."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
 def _restore(
     cls: type[MediahubError], args: tuple[object, ...], state: dict[str, object]
 ) -> MediahubError:

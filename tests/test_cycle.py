@@ -658,6 +658,27 @@ def test_new_sources_start_the_parse_workers_while_their_first_request_is_out(
         assert not started.is_set()
 
 
+def _one_good_one_bad(store: Store, exception: str) -> str:
+    """A cycle of /good and /bad (the same feed): only /bad fails, with one line naming
+    ``exception``, and its state records it. Returns the server's base URL."""
+
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=rss(("a", "One")))
+
+    app = web.Application()
+    app.router.add_get("/good", feed)
+    app.router.add_get("/bad", feed)
+    with serving_in_thread(app) as base:
+        report = cycle(store, base, {"/good": "t", "/bad": "t"})
+    assert (report.count("fetched"), report.new_items) == (1, 1)
+    (error,) = report.errors
+    assert error.url == f"{base}/bad" and error.message is not None
+    assert "\n" not in error.message and exception in error.message
+    (bad,) = [s for s in store.list_sources() if s.source.url.endswith("/bad")]
+    assert bad.error_count == 1 and bad.last_error == error.message
+    return base
+
+
 def test_a_parser_raising_something_unexpected_fails_that_feed_alone(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -675,20 +696,7 @@ def test_a_parser_raising_something_unexpected_fails_that_feed_alone(
     monkeypatch.setattr(parse, "_parse_xml", parse_xml)
     monkeypatch.setattr(parse, "fast_parse", lambda body, content_type: None)
 
-    async def feed(request: web.Request) -> web.Response:
-        return web.Response(body=rss(("a", "One")))
-
-    app = web.Application()
-    app.router.add_get("/good", feed)
-    app.router.add_get("/bad", feed)
-    with serving_in_thread(app) as base:
-        report = cycle(store, base, {"/good": "t", "/bad": "t"})
-    assert (report.count("fetched"), report.new_items) == (1, 1)
-    (error,) = report.errors
-    assert error.url == f"{base}/bad" and error.message is not None
-    assert "\n" not in error.message and "UnicodeDecodeError" in error.message
-    (bad,) = [s for s in store.list_sources() if s.source.url.endswith("/bad")]
-    assert bad.error_count == 1 and bad.last_error == error.message
+    _one_good_one_bad(store, "UnicodeDecodeError")
 
 
 def test_a_feed_the_store_refuses_fails_alone(
@@ -705,18 +713,5 @@ def test_a_feed_the_store_refuses_fails_alone(
 
     monkeypatch.setattr(store, "save_items", save_items)
 
-    async def feed(request: web.Request) -> web.Response:
-        return web.Response(body=rss(("a", "One")))
-
-    app = web.Application()
-    app.router.add_get("/good", feed)
-    app.router.add_get("/bad", feed)
-    with serving_in_thread(app) as base:
-        report = cycle(store, base, {"/good": "t", "/bad": "t"})
-    assert (report.count("fetched"), report.new_items) == (1, 1)
-    (error,) = report.errors
-    assert error.url == f"{base}/bad" and error.message is not None
-    assert "\n" not in error.message and "UnicodeEncodeError" in error.message
-    (bad,) = [s for s in store.list_sources() if s.source.url.endswith("/bad")]
-    assert bad.error_count == 1 and bad.last_error == error.message
+    base = _one_good_one_bad(store, "UnicodeEncodeError")
     assert [s.item.title for s in store.latest_items(f"{base}/good", 10)] == ["One"]

@@ -34,7 +34,7 @@ from mediahub.aggregate.fetch import Fetcher, FetchSettings, Response, read_loca
 from mediahub.aggregate.guard import NetworkGuard
 from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, should_pause
 from mediahub.config import Config
-from mediahub.errors import FetchError, MediahubError, ParseError, StoreError
+from mediahub.errors import FetchError, MediahubError, ParseError, StoreError, unexpected
 from mediahub.model import ParsedFeed, SourceState
 from mediahub.parallel import process_pool, stop_pool
 
@@ -683,10 +683,9 @@ class Cycle:
             # is this feed's own (an item the database refuses): the source gets it as
             # its error, the cycle goes on. (A store that fails every write says so
             # for every source.)
-            problem = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
             raise StoreError(
                 url,
-                f"its items could not be stored ({problem})",
+                f"its items could not be stored ({unexpected(exc)})",
                 "the other feeds were stored; if it keeps happening, report it",
             ) from None
         note = f"recovered from: {feed.bozo}" if feed.bozo else None

@@ -36,7 +36,7 @@ from mediahub.aggregate.sanitize import (
     sanitize_html,
     text_to_html,
 )
-from mediahub.errors import ParseError
+from mediahub.errors import ParseError, unexpected
 from mediahub.model import Enclosure, Item, ParsedFeed
 
 __all__ = ["ParseError", "duration_seconds", "parse_feed"]
@@ -64,10 +64,9 @@ def parse_feed(
     except ParseError:
         raise
     except Exception as exc:
-        problem = _one_line(f"{type(exc).__name__}: {exc}")
         raise ParseError(
             url,
-            f"the parser failed on this feed ({problem})",
+            f"the parser failed on this feed ({unexpected(exc)})",
             "the other feeds were not affected; if the feed reads fine elsewhere, report it",
         ) from None
 
