@@ -357,7 +357,7 @@ def test_a_busy_host_does_not_hold_the_slots_other_hosts_could_use(store: Store)
 def test_the_writer_commits_queued_writes_together_and_a_failing_one_fails_alone(
     store: Store,
 ) -> None:
-    from mediahub.aggregate.cycle import _Writer
+    from mediahub.aggregate.store_writer import StoreWriter
     from mediahub.model import Item, ParsedFeed
     from mediahub.store.items import feed_rows
 
@@ -376,7 +376,7 @@ def test_the_writer_commits_queued_writes_together_and_a_failing_one_fails_alone
         store.save_items(url, feed, NOW, rows=[(row[0], None, *row[2:])])  # type: ignore[list-item]
 
     async def main() -> list[Any]:
-        writer = _Writer(store)
+        writer = StoreWriter(store)
         try:
             jobs = [
                 writer.call(store.save_items, url, parsed(n), NOW) for n, url in enumerate(urls)
@@ -431,7 +431,7 @@ def test_the_store_budget_holds_bytes_and_lets_a_huge_body_through_alone() -> No
 def test_the_cycle_writer_leaves_checkpoints_to_a_thread_of_their_own(store: Store) -> None:
     """While the writer runs, its connection never checkpoints (the store's own thread
     does); afterwards the connection checkpoints as before and nothing is lost."""
-    from mediahub.aggregate.cycle import _Writer
+    from mediahub.aggregate.store_writer import StoreWriter
     from mediahub.model import Item, ParsedFeed
 
     urls = [f"https://c{n}.example/feed" for n in range(40)]
@@ -462,7 +462,7 @@ def test_the_cycle_writer_leaves_checkpoints_to_a_thread_of_their_own(store: Sto
         return False
 
     async def main() -> bool:
-        writer = _Writer(store)
+        writer = StoreWriter(store)
         try:
             before = store.path.stat().st_size
             for n, url in enumerate(urls):
@@ -535,7 +535,7 @@ def test_the_writer_gathers_expected_writes_into_one_commit_and_never_waits_for_
 ) -> None:
     """While writes are expected, those arriving within the gathering window share one
     transaction; once none are, the batch is committed at once, not at the window's end."""
-    from mediahub.aggregate.cycle import _Writer
+    from mediahub.aggregate.store_writer import StoreWriter
     from mediahub.model import Item, ParsedFeed
 
     urls = [f"https://g{n}.example/feed" for n in range(5)]
@@ -546,7 +546,7 @@ def test_the_writer_gathers_expected_writes_into_one_commit_and_never_waits_for_
     def parsed(n: int) -> ParsedFeed:
         return ParsedFeed(f"Feed {n}", None, None, (Item(f"id-{n}", f"Title {n}", None, NOW, NOW),))
 
-    async def main(writer: _Writer, expected: int) -> list[Any]:
+    async def main(writer: StoreWriter, expected: int) -> list[Any]:
         writer.expect(expected)
         jobs = []
         for n, url in enumerate(urls):
@@ -555,7 +555,7 @@ def test_the_writer_gathers_expected_writes_into_one_commit_and_never_waits_for_
         # A window of a minute: waiting it out would fail here.
         return await asyncio.wait_for(asyncio.gather(*jobs), 20)
 
-    writer = _Writer(counted, gather=60.0)
+    writer = StoreWriter(counted, gather=60.0)
     try:
         assert asyncio.run(main(writer, expected=5)) == [1] * 5
         assert counted.batches == 1
@@ -626,16 +626,16 @@ def test_new_sources_start_the_parse_workers_while_their_first_request_is_out(
     cycle whose sources all answer 304 starts none."""
     import threading
 
-    from mediahub.aggregate import cycle as cycle_module
+    from mediahub.aggregate import workers
 
     started = threading.Event()
-    start_workers = cycle_module._start_workers
+    start_workers = workers._start_workers
 
     def start_and_say(pool: Any, workers: int) -> None:
         start_workers(pool, workers)
         started.set()
 
-    monkeypatch.setattr(cycle_module, "_start_workers", start_and_say)
+    monkeypatch.setattr(workers, "_start_workers", start_and_say)
     started_before_answer: list[bool] = []
 
     async def feed(request: web.Request) -> web.Response:

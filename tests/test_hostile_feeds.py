@@ -374,7 +374,7 @@ def test_payload_text_is_shown_escaped_not_dropped(run: Run, browser: Browser) -
 
 def test_a_parse_that_crawls_is_stopped_with_a_clear_error() -> None:
     """parse_within: the per-feed parse time limit fires inside a crawling parse."""
-    from mediahub.aggregate.cycle import parse_within
+    from mediahub.aggregate.workers import parse_within
     from mediahub.errors import ParseError
     from tests.hostile import quadratic_blowup
 

@@ -517,12 +517,12 @@ def _parse_or_die(
 ) -> object:
     """The cycle's parse, except that a feed marked so kills its process (as a feed that
     makes the parser run out of memory would get it killed)."""
-    from mediahub.aggregate import cycle
+    from mediahub.aggregate import workers
 
     if b"<!-- parser killer -->" in body:
         os.kill(os.getpid(), signal.SIGKILL)
     # In a pool process, a fresh import: the real parse (the test patched only its own).
-    return cycle.parse_for_store(seconds, body, url, content_type, now)  # type: ignore[arg-type]
+    return workers.parse_for_store(seconds, body, url, content_type, now)  # type: ignore[arg-type]
 
 
 def test_the_feed_that_kills_its_parser_fails_alone(
@@ -533,7 +533,7 @@ def test_the_feed_that_kills_its_parser_fails_alone(
     import asyncio
     from datetime import UTC, datetime
 
-    from mediahub.aggregate import cycle
+    from mediahub.aggregate import cycle, workers
     from mediahub.aggregate.guard import NetworkGuard
     from mediahub.model import Source
     from mediahub.store import Store
@@ -546,7 +546,7 @@ def test_the_feed_that_kills_its_parser_fails_alone(
 
     app.router.add_get("/killer.xml", killer)
     # Pickled by name: the pool's processes import this module and call it there.
-    monkeypatch.setattr(cycle, "parse_for_store", _parse_or_die)
+    monkeypatch.setattr(workers, "parse_for_store", _parse_or_die)
     store = Store(tmp_path / "mediahub.db")
     settings = cycle.CycleSettings(
         guard=NetworkGuard.from_settings(False, ["127.0.0.0/8"]), workers=2

@@ -6,7 +6,7 @@ import fcntl
 import os
 
 from mediahub import parallel
-from mediahub.aggregate import cycle
+from mediahub.aggregate import workers
 
 # Pipe sizes are a Linux feature; elsewhere process_pool cannot widen them, and every
 # pipe counts as wide enough (results must still come back whole).
@@ -36,7 +36,7 @@ def test_a_forked_pool_passes_large_results_whole_through_wide_pipes() -> None:
 
 
 def test_the_aggregation_parse_pool_has_wide_pipes_too() -> None:
-    pool = cycle._new_parse_pool(1)
+    pool = workers.new_parse_pool(1)
     try:
         assert _pipe_sizes(pool) == WIDE
         assert len(pool.submit(_payload, 3_000_000).result(timeout=60)) == 3_000_000

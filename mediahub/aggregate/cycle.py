@@ -2,9 +2,10 @@
 
 Fetching runs on the event loop (one aiohttp session, global and per-host
 limits); parsing, the whole cost of a cold cycle, runs in a process pool
-sized to the cores and is skipped for 304s and unchanged bodies; the store
-is written from one thread so the loop never waits on SQLite. One failing
-source never stops the others: it gets an error outcome and backs off.
+sized to the cores (``workers``) and is skipped for 304s and unchanged bodies;
+the store is written from one thread (``store_writer``) so the loop never
+waits on SQLite. One failing source never stops the others: it gets an error
+outcome and backs off.
 """
 
 from __future__ import annotations
@@ -12,155 +13,31 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import queue
-import signal
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
-from contextlib import (
-    AbstractContextManager,
-    asynccontextmanager,
-    nullcontext,
-    suppress,
-)
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from mediahub.aggregate.fetch import Fetcher, FetchSettings, Response, read_local, user_agent
 from mediahub.aggregate.guard import NetworkGuard
-from mediahub.aggregate.schedule import Policy, next_fetch, posting_interval, should_pause
+from mediahub.aggregate.schedule import Policy, next_fetch, should_pause
+from mediahub.aggregate.store_writer import GATHER_WRITES, StoreWriter
+from mediahub.aggregate.workers import ParsePool, few_collections
 from mediahub.config import Config
-from mediahub.errors import FetchError, MediahubError, ParseError, StoreError, unexpected
+from mediahub.errors import FetchError, MediahubError, StoreError, unexpected
 from mediahub.model import ParsedFeed, SourceState
-from mediahub.parallel import process_pool, stop_pool
 
 if TYPE_CHECKING:
     from mediahub.store.items import ItemRow
 
 # A permanent redirect moves a source only after this many fetches in a row saw it.
 MOVE_AFTER = 3
-# At most this many store writes are committed together (see _Writer).
-WRITE_BATCH = 64
-# Seconds the writer waits for more writes to commit with the first one, while the
-# cycle still expects some (see _Writer).
-GATHER_WRITES = 0.1
-# Feeds given to the parse pool at once, per worker: one parsing, one queued.
-PARSE_BACKLOG = 2
 # Bytes of fetched bodies whose feeds are being parsed or stored at once (see _Budget).
 STORE_BACKLOG = 24 * 1024 * 1024
-
-
-class _OutOfTime(BaseException):
-    """Raised by the parse alarm; a BaseException so no parser's ``except Exception`` eats it."""
-
-
-def _alarm(signum: int, frame: object) -> None:
-    raise _OutOfTime
-
-
-def parse_within(
-    seconds: float, body: bytes, url: str, content_type: str | None = None
-) -> ParsedFeed:
-    """``parse_feed`` stopped after ``seconds`` (in a pool process; SIGALRM needs a main thread).
-
-    Pathological bodies (millions of entity references in broken XML) make the
-    parsers crawl for minutes; the fetch timeout does not cover parsing, so
-    without this one such feed would hold a worker, and the cycle, for as long.
-    """
-    # Imported here: a warm cycle (all 304) never loads the parser in the main process.
-    from mediahub.aggregate.parse import parse_feed
-
-    if threading.current_thread() is not threading.main_thread():
-        return parse_feed(body, url, content_type)
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    try:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-            return parse_feed(body, url, content_type)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _OutOfTime:
-        raise ParseError(
-            url,
-            f"took longer than {seconds:g} s to parse",
-            "the feed is too large or malformed; raise [aggregate] parse_timeout if it is real",
-        ) from None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A parsed feed as the parse workers hand it back: the feed itself without its
-    items, how often it posts, and its items as rows for the store (``ItemRow``)."""
-
-    feed: ParsedFeed
-    posting: timedelta | None
-    rows: tuple[ItemRow, ...]
-
-
-def parse_for_store(
-    seconds: float, body: bytes, url: str, content_type: str | None, now: datetime
-) -> Prepared:
-    """``parse_within``, plus all that storing derives from the items alone (in a pool
-    process): content digests, story keys, the columns as text.
-
-    Computed here they cost the parse workers, on every core, instead of the
-    cycle's process, and only strings cross back to it.
-    """
-    from mediahub.store.items import feed_rows
-
-    feed = parse_within(seconds, body, url, content_type)
-    posting = posting_interval([i.published or i.updated for i in feed.items], now)
-    return Prepared(replace(feed, items=()), posting, feed_rows(feed))
-
-
-def _new_parse_pool(workers: int) -> Executor:
-    """A pool of parse processes (imported here: a warm cycle, all 304, never starts one)."""
-    import multiprocessing
-
-    # forkserver: never fork a process that runs an event loop and threads.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
-    # glibc's malloc is left as it is. A fixed mmap threshold (512 KiB) once kept the
-    # workers from holding on to the heap of their largest feed, 25-30 MB less peak
-    # at 1,000 feeds, but every large body then came from fresh pages: 1.5-3 CPU-s of
-    # page faults per cold cycle (5-9% of its CPU), with the peak well under target.
-    return process_pool(workers, context, initializer=few_collections)
-
-
-async def _started_pool(workers: int) -> Executor:
-    """A new parse pool whose workers are started on a thread, not on the event loop.
-
-    Its first task starts the forkserver and waits for it to import the parser
-    (about 0.2 s): on the loop, that stalls every fetch in flight, and in ``serve``
-    every request.
-    """
-    pool = _new_parse_pool(workers)
-    try:
-        await asyncio.to_thread(_start_workers, pool, workers)
-    except Exception:
-        stop_pool(pool)
-        raise
-    return pool
-
-
-def _start_workers(pool: Executor, workers: int) -> None:
-    # The pool starts a worker for each task that finds none idle.
-    for _ in range(workers):
-        pool.submit(os.getpid)
-
-
-def _parser_died(url: str) -> ParseError:
-    return ParseError(
-        url,
-        "the parser process died on this feed (out of memory, or a crash in the parser)",
-        "the other feeds were not affected; if it keeps happening, remove the source",
-    )
 
 
 class CycleStore(Protocol):
@@ -183,90 +60,6 @@ class CycleStore(Protocol):
         *,
         rows: Sequence[ItemRow] | None = None,
     ) -> int: ...
-
-
-class _Writer:
-    """The one thread that writes the store during a cycle, committing in groups.
-
-    Writes go into one transaction together (at most ``WRITE_BATCH``): those
-    queued while the last one was written, and, while more are expected
-    (``expect``), those arriving within ``gather`` seconds of the first. Every
-    commit rewrites the index pages its rows touched, and new items' keys are
-    spread over the whole of each index: a cold cycle of 1,000 feeds used to
-    commit 440 times, 262 of them a single feed. The window is short because a
-    source whose items wait for their write still holds its fetch slot and its
-    share of the store budget (at 0.25 s, and with the slot given back early, the
-    bench's peak memory rose 30-65 MB). A batch that fails is rolled back and its writes
-    replayed one by one, so a failing write fails alone. Callers await their own
-    write's result, which arrives once its group is committed.
-    """
-
-    def __init__(self, store: CycleStore, gather: float = 0.0) -> None:
-        self._store = store
-        self._gather = gather
-        # Writes still to come (set by expect, counted down by call, read by the thread):
-        # when none are, a batch is committed at once rather than waiting for more.
-        self._expected = 0
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="mediahub-store", daemon=True)
-        self._thread.start()
-
-    def expect(self, writes: int) -> None:
-        """``writes`` more calls are coming: gather them into fewer transactions."""
-        self._expected = writes
-
-    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._expected -= 1
-        self._jobs.put((fn, args, kwargs, loop, future))
-        return await future
-
-    def shutdown(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        with self._store_context("checkpoints_aside"):
-            self._serve()
-
-    def _serve(self) -> None:
-        stop = False
-        while not stop:
-            first = self._jobs.get()
-            if first is None:
-                return
-            jobs = [first]
-            deadline = time.monotonic() + self._gather
-            while len(jobs) < WRITE_BATCH:
-                wait = deadline - time.monotonic() if self._expected > 0 else 0.0
-                try:
-                    job = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                jobs.append(job)
-            results: list[tuple[bool, Any]] = []
-            try:
-                with self._store_context("batch"):
-                    results = [(True, fn(*args, **kwargs)) for fn, args, kwargs, _, _ in jobs]
-            except Exception:
-                # The batch was rolled back as a whole: each write again on its own, so
-                # only the failing one fails (and its caller gets the error).
-                results = [_attempt(fn, args, kwargs) for fn, args, kwargs, _, _ in jobs]
-            for (_, _, _, loop, future), (ok, value) in zip(jobs, results, strict=True):
-                # RuntimeError: the loop is gone, so nobody awaits this write any more.
-                with suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, future, ok, value)
-
-    def _store_context(self, name: str) -> AbstractContextManager[object]:
-        """The store's context ``name`` (``batch``: one transaction; ``checkpoints_aside``:
-        the writer only appends to the WAL while the store copies it into the database,
-        and waits for the disk, on a thread of its own), or none if it has none."""
-        enter = getattr(self._store, name, None)
-        return enter() if enter is not None else nullcontext()
 
 
 class _Budget:
@@ -314,22 +107,6 @@ class _Held:
         if self._held:
             self._held = False
             self._semaphore.release()
-
-
-def _attempt(fn: Callable[..., Any], args: Any, kwargs: Any) -> tuple[bool, Any]:
-    try:
-        return True, fn(*args, **kwargs)
-    except Exception as exc:  # the write's own failure, for its caller
-        return False, exc
-
-
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,21 +207,6 @@ def run(
         gc.unfreeze()
 
 
-def few_collections() -> None:
-    """Python's cycle collector, seldom, for the rest of a cycle (or a parse worker).
-
-    A cold cycle makes hundreds of thousands of containers (items, their rows) that
-    reference counting frees alone; at the default thresholds the collector still
-    ran about 340 times, through all the process had imported, 0.29 CPU-s of the
-    cycle's process at 1,000 feeds, holding the GIL the fetching loop needs (and 2%
-    of a parse worker's time). What exists now is frozen, never scanned again, and
-    a collection waits for 10,000 new containers instead of 700: 0.04 CPU-s.
-    ``run`` restores the collector after its cycle; a parse worker ends with it.
-    """
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-
-
 async def cycle_once(
     store: CycleStore,
     settings: CycleSettings,
@@ -476,15 +238,8 @@ class Cycle:
         self.settings = settings
         self.now = now
         self.progress = progress
-        self._pool = pool
-        self._own_pool = pool is None
-        # Where a feed lost with a dead parse worker is parsed again, alone (see _parse).
-        self._lone_pool: Executor | None = None
-        self._alone = asyncio.Lock()
-        self._starting = asyncio.Lock()
-        self._writer = _Writer(store, GATHER_WRITES)
-        # Feeds in the parse pool at once: enough to keep every worker busy.
-        self._parsing = asyncio.Semaphore(PARSE_BACKLOG * max(1, settings.workers))
+        self._parsers = ParsePool(settings.workers, settings.parse_timeout, now, pool)
+        self._writer = StoreWriter(store, GATHER_WRITES)
         # Feeds parsed or being stored, by the size of their bodies: the workers go on
         # parsing while the writer is busy (it then commits more feeds at once), but
         # parsed items (larger than their bodies) never pile up in memory behind it;
@@ -505,8 +260,10 @@ class Cycle:
         # Sources never fetched are sure to bring bodies to parse: start the workers
         # while their first requests are out, not once the first body is in.
         warming = None
-        if self._own_pool and any(s.last_fetched is None and not s.error_count for s in sources):
-            warming = asyncio.ensure_future(self._parse_pool())
+        if self._parsers.owned and any(
+            s.last_fetched is None and not s.error_count for s in sources
+        ):
+            warming = asyncio.ensure_future(self._parsers.start())
         try:
             async with Fetcher(self.settings.guard, self.settings.fetch) as fetcher:
 
@@ -530,54 +287,8 @@ class Cycle:
             self._writer.shutdown()
             if warming is not None:  # its failure, if any, was each parse's to report
                 await asyncio.gather(warming, return_exceptions=True)
-            if self._own_pool and self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-            if self._lone_pool is not None:
-                self._lone_pool.shutdown(wait=True, cancel_futures=True)
+            self._parsers.close()
         return CycleReport(tuple(outcomes))
-
-    async def _parse_pool(self) -> Executor:
-        if self._pool is None:
-            async with self._starting:
-                if self._pool is None:
-                    self._pool = await _started_pool(self.settings.workers)
-        return self._pool
-
-    async def _parse(self, resp: Response) -> Prepared:
-        """The fetched feed parsed in the pool, surviving the death of a parse worker.
-
-        A worker that dies (the out-of-memory killer, a crash in C code on a hostile
-        body) takes every feed in the pool with it, and which one killed it is not
-        known. So each feed lost that way is parsed once more alone, in a pool of one
-        process: the feed that dies there too is failed, with one line, and only it.
-        (A worker killed as it starts shows as EOFError or OSError from the pool.)
-        """
-        from concurrent.futures.process import BrokenProcessPool
-
-        lost = (BrokenProcessPool, EOFError, OSError)
-        loop = asyncio.get_running_loop()
-        args = (self.settings.parse_timeout, resp.body, resp.url, resp.content_type, self.now)
-        async with self._parsing:
-            pool = None
-            try:
-                pool = await self._parse_pool()
-                return await loop.run_in_executor(pool, parse_for_store, *args)
-            except lost:
-                if not self._own_pool:
-                    raise _parser_died(resp.url) from None
-                if pool is not None and self._pool is pool:  # the first to see it replaces it
-                    self._pool = None
-                    stop_pool(pool)  # what it held has failed: each such feed comes here
-        async with self._alone:
-            lone = None
-            try:
-                lone = self._lone_pool = self._lone_pool or await _started_pool(1)
-                return await loop.run_in_executor(lone, parse_for_store, *args)
-            except lost:
-                self._lone_pool = None
-                if lone is not None:
-                    stop_pool(lone)
-                raise _parser_died(resp.url) from None
 
     async def _write(self, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
         return await self._writer.call(fn, *args, **kwargs)
@@ -588,7 +299,7 @@ class Cycle:
         """Fetch one source, and parse and store its items if it has new ones.
 
         Returns the outcome and the source's new state if that is still to be saved:
-        either way, one store write per source (see ``_Writer.expect``). ``fetched``
+        either way, one store write per source (see ``StoreWriter.expect``). ``fetched``
         is called once the response is in.
         """
         url = state.source.url
@@ -659,7 +370,7 @@ class Cycle:
         hints: list[float | None],
     ) -> tuple[SourceState, Outcome, bool]:
         url = state.source.url
-        prepared = await self._parse(resp)
+        prepared = await self._parsers.parse(resp.body, resp.url, resp.content_type)
         feed, posting = prepared.feed, prepared.posting
         state = replace(
             ok,
