@@ -42,3 +42,26 @@ def test_the_aggregation_parse_pool_has_wide_pipes_too() -> None:
         assert len(pool.submit(_payload, 3_000_000).result(timeout=60)) == 3_000_000
     finally:
         parallel.stop_pool(pool)
+
+
+def test_a_parse_worker_loads_the_parser_but_not_the_http_client() -> None:
+    """A parse worker imports what it runs, and that must not pull in aiohttp: when
+    the parse task lived beside the cycle, every worker imported the cycle and with
+    it the HTTP client (0.18 CPU-s and its memory, in each worker, for nothing)."""
+    from datetime import UTC, datetime
+
+    body = (
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><title>One</title><guid>one</guid></item></channel></rss>"
+    )
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    pool = workers.new_parse_pool(1)
+    try:
+        task = pool.submit(workers.parse_for_store, 60.0, body, "http://example.org/f", None, now)
+        assert [row[0] for row in task.result(timeout=60).rows] == ["one"]
+        loaded = pool.submit(eval, "sorted(__import__('sys').modules)").result(timeout=60)
+        assert "mediahub.aggregate.parse" in loaded
+        assert "aiohttp" not in loaded
+        assert "mediahub.aggregate.cycle" not in loaded
+    finally:
+        parallel.stop_pool(pool)

@@ -103,9 +103,13 @@ def new_parse_pool(workers: int) -> Executor:
     """A pool of parse processes (imported here: a warm cycle, all 304, never starts one)."""
     import multiprocessing
 
-    # forkserver: never fork a process that runs an event loop and threads.
+    # forkserver: never fork a process that runs an event loop and threads. The server
+    # imports what the workers run, once; this module's are kept light for them (the
+    # cycle's imports aiohttp, which no worker needs).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mediahub.aggregate.parse", "mediahub.store.items"])
+    context.set_forkserver_preload(
+        ["mediahub.aggregate.workers", "mediahub.aggregate.parse", "mediahub.store.items"]
+    )
     # glibc's malloc is left as it is. A fixed mmap threshold (512 KiB) once kept the
     # workers from holding on to the heap of their largest feed, 25-30 MB less peak
     # at 1,000 feeds, but every large body then came from fresh pages: 1.5-3 CPU-s of
