@@ -359,7 +359,7 @@ def test_the_writer_commits_queued_writes_together_and_a_failing_one_fails_alone
 ) -> None:
     from mediahub.aggregate.store_writer import StoreWriter
     from mediahub.model import Item, ParsedFeed
-    from mediahub.store.items import feed_rows
+    from mediahub.store.item_rows import feed_rows
 
     urls = [f"https://w{n}.example/feed" for n in range(6)]
     for url in urls:

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from mediahub.model import Enclosure, Item, ParsedFeed, Source
 from mediahub.store import Store
-from mediahub.store.items import UPDATE_CAP, canonical_link, title_key
+from mediahub.store.item_text import canonical_link, title_key
+from mediahub.store.items import UPDATE_CAP
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 A = "https://a.example.org/feed.xml"
@@ -151,14 +152,14 @@ _NUMBERS = st.one_of(
 @example([("u", None, None, math.nan), ('ü"\n', "a/b", 10**20, -math.inf)])
 @example([("u", "t", True, 1e-7), ("u", "t", 5, 600.0)])
 def test_enclosures_are_stored_as_json_dumps_writes_them(values: list[tuple[Any, ...]]) -> None:
-    from mediahub.store.items import _enclosures_json
+    from mediahub.store.item_rows import _enclosures_json
 
     enclosures = [Enclosure(url, kind, length, duration) for url, kind, length, duration in values]
     assert _enclosures_json(enclosures) == json.dumps([list(v) for v in values])
 
 
 def test_an_updated_date_at_another_offset_keeps_its_own_text() -> None:
-    from mediahub.store.items import ROW_PUBLISHED, ROW_UPDATED, item_row
+    from mediahub.store.item_rows import ROW_PUBLISHED, ROW_UPDATED, item_row
 
     published = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     same_moment = published.astimezone(timezone(timedelta(hours=2)))
@@ -271,7 +272,7 @@ def test_rows_made_in_the_parse_workers_store_the_same_rows(tmp_path: Path) -> N
     import pickle
     from dataclasses import replace
 
-    from mediahub.store.items import feed_rows
+    from mediahub.store.item_rows import feed_rows
 
     feeds = [
         feed(item(1), item(2, link="https://a.example.org/x?utm_source=rss&b=2&a=1")),
@@ -425,7 +426,7 @@ def _rebuilt_index(store: Store) -> list[tuple[object, ...]]:
     (without the rows waiting for update_search)."""
     import sqlite3
 
-    from mediahub.store.items import search_text
+    from mediahub.store.item_text import search_text
 
     db = sqlite3.connect(":memory:")
     db.execute(
@@ -451,11 +452,11 @@ def test_a_database_with_the_old_search_index_is_migrated_and_searches_alike(
     the same hits, in the same order, with the snippets the old index cut; and its
     rows leave the new index cleanly afterwards."""
     from mediahub import store as store_module
-    from mediahub.store import items as items_module
+    from mediahub.store import item_text
 
     steps = store_module.MIGRATIONS["items"]
     # The old index held each body's text on one line, as snippets show it.
-    monkeypatch.setattr(items_module, "search_text", items_module._snippet_text)
+    monkeypatch.setattr(item_text, "search_text", item_text.snippet_text)
     long_text = "<p>" + " ".join(f"word{n}" for n in range(60)) + " coaching tail</p>"
     monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:2])
     path = tmp_path / "state" / "mediahub.sqlite"
@@ -497,14 +498,14 @@ def _save_as_before(store: Store) -> None:
 def _index_as_saving_did(store: Store) -> None:
     """Index every stored row, as saving items did before the index caught up apart
     (for databases made with earlier schemas, which have no search_pending)."""
-    from mediahub.store import items as items_module
+    from mediahub.store import item_text
 
     rows = store._db.execute(
         "SELECT item_key, title, summary_html, content_html, author FROM items"
     ).fetchall()
     store._db.executemany(
         "INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
-        [(key, title, items_module.search_text(s, c, a)) for key, title, s, c, a in rows],
+        [(key, title, item_text.search_text(s, c, a)) for key, title, s, c, a in rows],
     )
 
 
@@ -513,7 +514,7 @@ def test_rows_of_an_earlier_digest_format_are_rewritten_once_uncounted(store: St
     SHA-256 or "2:"), which no item matches now that HTML is stored as fetched: seen
     again, such a row is rewritten in the current format without counting a change
     (the update cap is for feeds that change); from then on current digests decide."""
-    from mediahub.store.items import DIGEST_PREFIX
+    from mediahub.store.item_rows import DIGEST_PREFIX
 
     first, second = item(1), item(2)
     store.save_items(A, feed(first, second), NOW)
@@ -552,14 +553,14 @@ def test_scripts_styles_and_comments_are_not_searchable_words(
     import re
 
     from mediahub import store as store_module
-    from mediahub.store import items as items_module
+    from mediahub.store import item_text
 
     hostile = (
         "<p>Quiet coaching</p><script>trackerjs()</script><STYLE>.banner{}</STYLE>"
         "<!-- draftnote -->"
     )
     steps = store_module.MIGRATIONS["items"]
-    monkeypatch.setattr(items_module, "_MARKUP", re.compile("<[^>]*>"))  # the old words
+    monkeypatch.setattr(item_text, "_MARKUP", re.compile("<[^>]*>"))  # the old words
     monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:3])
     path = tmp_path / "state" / "mediahub.sqlite"
     with Store(path) as old:
@@ -605,7 +606,7 @@ _LINKS = [
 
 @pytest.mark.parametrize("url", _LINKS)
 def test_the_plain_link_shortcut_agrees_with_urlsplit(url: str) -> None:
-    from mediahub.store.items import _canonical_link
+    from mediahub.store.item_text import _canonical_link
 
     assert canonical_link(url) == _canonical_link(url)
 
@@ -618,7 +619,7 @@ def test_the_plain_link_shortcut_agrees_with_urlsplit(url: str) -> None:
 def test_canonical_links_agree_with_urlsplit_whatever_the_path(
     scheme: str, host: str, path: str
 ) -> None:
-    from mediahub.store.items import _canonical_link
+    from mediahub.store.item_text import _canonical_link
 
     url = f"{scheme}://{host}{path}"
     try:
@@ -634,7 +635,7 @@ def test_the_content_digest_is_pinned_to_its_documented_bytes() -> None:
     stored item would count as changed. The expected bytes are written out by hand."""
     import hashlib
 
-    from mediahub.store.items import DIGEST_PREFIX, ROW_DIGEST, item_row
+    from mediahub.store.item_rows import DIGEST_PREFIX, ROW_DIGEST, item_row
 
     item = Item(
         id="ep-1",
@@ -676,7 +677,7 @@ def test_text_story_keys_are_migrated_to_integers_with_their_stories_kept(
     same stories group the same items, each story keyed by its earliest item, and an
     item saved afterwards still finds its story by link or by title."""
     from mediahub import store as store_module
-    from mediahub.store.items import story_key
+    from mediahub.store.item_text import story_key
 
     steps = store_module.MIGRATIONS["items"]
     monkeypatch.setitem(store_module.MIGRATIONS, "items", steps[:5])

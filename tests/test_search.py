@@ -12,7 +12,7 @@ from mediahub import config as config_module
 from mediahub.aggregate.parse import parse_feed
 from mediahub.model import Source
 from mediahub.store import Store
-from mediahub.store.items import search_text
+from mediahub.store.item_text import search_text
 from tests.conftest import run_cli
 
 NOW = datetime.now(UTC)

@@ -32,7 +32,7 @@ from mediahub.errors import FetchError, MediahubError, StoreError, unexpected
 from mediahub.model import ParsedFeed, SourceState
 
 if TYPE_CHECKING:
-    from mediahub.store.items import ItemRow
+    from mediahub.store.item_rows import ItemRow
 
 # A permanent redirect moves a source only after this many fetches in a row saw it.
 MOVE_AFTER = 3

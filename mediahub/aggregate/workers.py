@@ -26,7 +26,7 @@ from mediahub.model import ParsedFeed
 from mediahub.parallel import process_pool, stop_pool
 
 if TYPE_CHECKING:
-    from mediahub.store.items import ItemRow
+    from mediahub.store.item_rows import ItemRow
 
 __all__ = ["ParsePool", "Prepared", "few_collections", "parse_for_store", "parse_within"]
 
@@ -92,7 +92,7 @@ def parse_for_store(
     Computed here they cost the parse workers, on every core, instead of the
     cycle's process, and only strings cross back to it.
     """
-    from mediahub.store.items import feed_rows
+    from mediahub.store.item_rows import feed_rows
 
     feed = parse_within(seconds, body, url, content_type)
     posting = posting_interval([i.published or i.updated for i in feed.items], now)
@@ -108,7 +108,7 @@ def new_parse_pool(workers: int) -> Executor:
     # cycle's imports aiohttp, which no worker needs).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["mediahub.aggregate.workers", "mediahub.aggregate.parse", "mediahub.store.items"]
+        ["mediahub.aggregate.workers", "mediahub.aggregate.parse", "mediahub.store.item_rows"]
     )
     # glibc's malloc is left as it is. A fixed mmap threshold (512 KiB) once kept the
     # workers from holding on to the heap of their largest feed, 25-30 MB less peak

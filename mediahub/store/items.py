@@ -9,22 +9,27 @@ parameters dropped), or the same normalised title within ``STORY_WINDOW``.
 
 from __future__ import annotations
 
-import hashlib
-import html
 import json
-import math
-import re
 import sqlite3
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta
-from json.encoder import encode_basestring_ascii
-from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
 
 from mediahub.model import Enclosure, Item, ParsedFeed, SearchHit, StoredItem
 from mediahub.store.base import StoreBase
+from mediahub.store.item_rows import (
+    DIGEST_PREFIX,
+    ROW_DIGEST,
+    ROW_ID,
+    ROW_LINK_KEY,
+    ROW_PUBLISHED,
+    ROW_TITLE_KEY,
+    ItemRow,
+    content_columns,
+    feed_rows,
+)
+from mediahub.store.item_text import NON_WORD, search_text, snippet_text, story_key
 
 # The triggers that keep search_pending and the contentless search index true when a
 # row changes or goes (made by the migration that added search_pending; the one that
@@ -220,135 +225,11 @@ STORY_WINDOW = timedelta(days=3)
 # Default retention: the newest N items of each source (items still in the feed are kept).
 DEFAULT_KEEP = 500
 
-_TRACKING = re.compile(
-    r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|igshid|yclid"
-    r"|ref|ref_src|cmpid|icid|ncid|sr_share|at_medium|at_campaign)$",
-    re.IGNORECASE,
-)
-# Markup, in one pass: script and style elements and comments with what they hold (not
-# prose; unclosed ones to the end), then any other tag.
-_MARKUP = re.compile(
-    r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*>", re.IGNORECASE | re.DOTALL
-)
-_WORD = re.compile(r"[^\w]+")
-# title_key's ASCII case: each ASCII byte that _WORD matches (all but letters, digits
-# and "_") made a space, for bytes.translate.
-_ASCII_SPACES = bytes(
-    c if chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(128)
-) + bytes(range(128, 256))
-# An http(s) link with a plain host and path only (canonical_link's common case).
-_PLAIN_LINK = re.compile(r"(?i:https?)://([A-Za-z0-9.-]+)(/[^?#\x00-\x20\x7f-\x9f]*)?")
-
 _SELECT = (
     "SELECT i.source_url, i.id, i.title, i.link, i.published, i.updated, i.author,"
     " i.summary_html, i.content_html, i.enclosures, i.image, i.first_seen, i.sort_date,"
     " i.story FROM items i"
 )
-
-
-def canonical_link(url: str | None) -> str | None:
-    """A link without tracking parameters, fragment, ``www.`` or trailing slash."""
-    if not url:
-        return None
-    plain = _PLAIN_LINK.fullmatch(url)
-    if plain is not None:
-        # Most links (no port, query, fragment or odd characters): what the general
-        # path below makes of them, without urlsplit's objects (a third of the cost).
-        host, path = plain.groups()
-        return f"https://{host.lower().removeprefix('www.')}{(path or '').rstrip('/') or '/'}"
-    return _canonical_link(url)
-
-
-def _canonical_link(url: str) -> str | None:
-    """``canonical_link`` of any link, through urlsplit."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    host = parts.hostname.lower().removeprefix("www.")
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
-    query = (
-        urlencode(
-            sorted(
-                (k, v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                if not _TRACKING.match(k)
-            )
-        )
-        if parts.query
-        else ""
-    )
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("https", host, path, query, ""))
-
-
-def title_key(title: str) -> str | None:
-    """A title folded for comparison: case, accents, punctuation and spacing ignored."""
-    folded = title.casefold()
-    if folded.isascii():
-        # ASCII is its own NFKD form, with no combining marks; what _WORD splits on,
-        # a byte table turns to spaces three times faster than the regex.
-        ascii_words = folded.encode("ascii").translate(_ASCII_SPACES).split()
-        return b" ".join(ascii_words).decode("ascii") if len(ascii_words) >= 4 else None
-    folded = unicodedata.normalize("NFKD", folded)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    words = _WORD.sub(" ", folded).split()
-    # Very short titles ("Update", "Episode 3") say too little to merge stories on.
-    if len(words) < 4:
-        return None
-    return " ".join(words)
-
-
-def story_key(text: str | None) -> int | None:
-    """A link or title key (``canonical_link``, ``title_key``) as the store indexes it:
-    a signed 64-bit hash of its text (also SQL: mediahub_key).
-
-    Stories are matched on equal keys only, and 8 bytes index far more cheaply than
-    the text; two different texts sharing a key (odds about 1 in 10^19 a pair) would
-    merge two stories on a topic page, nothing worse.
-    """
-    if text is None:
-        return None
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _words(fragment: str | None) -> str:
-    """Feed HTML -> its text: scripts, styles and comments dropped with what they hold,
-    other tags dropped, references decoded, spacing as it was.
-
-    The store keeps feed HTML as fetched. Changing what this returns changes
-    ``search_text``: see there.
-    """
-    if not fragment:
-        return ""
-    if "<" in fragment:
-        fragment = _MARKUP.sub(" ", fragment)
-    if "&" in fragment:
-        fragment = html.unescape(fragment)
-    return fragment
-
-
-def plain(fragment: str | None) -> str:
-    """Sanitised HTML -> one line of plain text (snippets)."""
-    # str.split() splits on exactly what the regex \s matches, several times faster.
-    return " ".join(_words(fragment).split())
-
-
-def search_text(summary_html: str | None, content_html: str | None, author: str | None) -> str:
-    """The words the search index holds for an item's body (also SQL: mediahub_search_text).
-
-    The index is contentless, so deleting a row means repeating exactly these words:
-    the delete trigger recomputes them from the stored columns with this function.
-    Changing what it returns therefore needs a migration that rebuilds the index.
-    Spacing is left as it is (the tokenizer ignores it; snippets use ``plain``).
-    """
-    return " ".join(filter(None, (_words(summary_html), _words(content_html), author or "")))
-
-
-def _snippet_text(summary_html: str | None, content_html: str | None, author: str | None) -> str:
-    """What a search snippet is cut from: the body's words on one line."""
-    return " ".join(filter(None, (plain(summary_html), plain(content_html), author or "")))
 
 
 # SQL functions the items schema calls (registered by the Store on every connection).
@@ -358,89 +239,8 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., str | int | float | None]]] = {
 }
 
 
-# An item's content digest (content_hash): "3:" and the SHA-256 of its fields, each
-# length-prefixed, over the feed's HTML as fetched. Rows of earlier versions carry a
-# digest over sanitised HTML (a bare SHA-256, or "2:"), which no item compares equal to
-# any more: such a row is rewritten once in the current format, and not counted as a
-# change (the update cap is for feeds that change, not for a new version of mediahub).
-DIGEST_PREFIX = "3:"
-
-
-def _hash(item: Item, published: str | None) -> str:
-    """The item's content digest: what decides that a stored item changed.
-
-    ``published`` is the item's date as the row stores it (``_iso``), made once.
-    """
-    fields: list[str | None] = [
-        item.title,
-        item.link,
-        item.author,
-        item.summary_html,
-        item.content_html,
-        item.image,
-        published,
-        str(len(item.enclosures)),
-    ]
-    for e in item.enclosures:
-        fields += (e.url, e.type, _text(e.length), _text(e.duration))
-    # Each field length-prefixed by its size in UTF-8, all encoded at once: for ASCII
-    # text (nearly every field) the size is the length, so only the joined text is
-    # encoded, instead of a call per field.
-    parts: list[str] = []
-    for field in fields:
-        if field is None:
-            parts.append("-")
-        else:
-            size = len(field) if field.isascii() else len(field.encode("utf-8", "surrogatepass"))
-            parts.append(f"{size}:")
-            parts.append(field)
-    data = "".join(parts).encode("utf-8", "surrogatepass")
-    return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
-
-
-def _text(value: int | float | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-def _enclosures_json(enclosures: Sequence[Enclosure]) -> str:
-    """``json.dumps`` of ``[[url, type, length, duration], ...]``, the same text.
-
-    The usual values (text, whole lengths, finite durations) are written here with
-    json's own string encoder: json.dumps builds an encoder on every call, which
-    was most of the cost, an item with an enclosure at a time.
-    """
-    if not enclosures:
-        return "[]"
-    out = []
-    for e in enclosures:
-        url, kind, length, duration = e.url, e.type, e.length, e.duration
-        if (
-            type(url) is not str
-            or (kind is not None and type(kind) is not str)
-            or (length is not None and type(length) is not int)
-            or (duration is not None and not _finite_number(duration))
-        ):
-            return json.dumps([[e.url, e.type, e.length, e.duration] for e in enclosures])
-        out.append(
-            f"[{encode_basestring_ascii(url)}, "
-            f"{'null' if kind is None else encode_basestring_ascii(kind)}, "
-            f"{'null' if length is None else repr(length)}, "
-            f"{'null' if duration is None else repr(duration)}]"
-        )
-    return f"[{', '.join(out)}]"
-
-
-def _finite_number(value: object) -> bool:
-    """An int, or a float json writes as repr() does (not NaN or infinite)."""
-    return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
 def _stored(row: Sequence[object]) -> StoredItem:
@@ -504,76 +304,6 @@ _INDEX_PENDING = (
 SEARCH_CHUNK = 2000
 # Bound parameters per IN (...) list.
 _CHUNK = 500
-
-
-# An item as the store writes it, with what saving derives from it alone (its content
-# digest and story keys): id, title, link, published, updated, author, summary_html,
-# content_html, enclosures (JSON), image, digest, link key, title key. Columns title to
-# image are in table order (_content); the positions the writer reads are named below.
-#
-# Pure functions of the item, so the aggregation cycle makes rows in its parse workers
-# (on every core), and they cross to the store's writer as tuples of strings: unpickling
-# Item objects (their dates, enclosures and slots one by one) cost the writer's process
-# nearly twice what the same text in tuples does. A plain tuple, not a NamedTuple: one
-# pickles in about 60% of the time and loads in about 70% (a NamedTuple's rows go
-# through Python's __getnewargs__ and __new__ each), 0.3 CPU-s of a cold cycle of 1,000
-# feeds.
-ItemRow = tuple[
-    str,
-    str,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str,
-    str | None,
-    str,
-    int | None,
-    int | None,
-]
-ROW_ID: Final = 0
-ROW_PUBLISHED: Final = 3
-ROW_UPDATED: Final = 4
-ROW_DIGEST: Final = 10
-ROW_LINK_KEY: Final = 11
-ROW_TITLE_KEY: Final = 12
-
-
-def _content(row: ItemRow) -> tuple[object, ...]:
-    """The content columns of a row (title .. image), as the table and _UPDATE order them."""
-    return row[1:10]
-
-
-def item_row(item: Item) -> ItemRow:
-    published = _iso(item.published)
-    # Most feeds give one date, and the parser makes it both (isoformat is not cheap):
-    # the same moment at the same offset is the same text.
-    same = item.updated == item.published and (
-        item.updated is None or item.updated.utcoffset() == item.published.utcoffset()  # type: ignore[union-attr]
-    )
-    updated = published if same else _iso(item.updated)
-    return (
-        item.id,
-        item.title,
-        item.link,
-        published,
-        updated,
-        item.author,
-        item.summary_html,
-        item.content_html,
-        _enclosures_json(item.enclosures),
-        item.image,
-        _hash(item, published),
-        story_key(canonical_link(item.link)),
-        story_key(title_key(item.title)),
-    )
-
-
-def feed_rows(feed: ParsedFeed) -> tuple[ItemRow, ...]:
-    """``item_row`` of each of a feed's items, in order (``save_items(rows=...)``)."""
-    return tuple(item_row(item) for item in feed.items)
 
 
 class _Known:
@@ -664,7 +394,7 @@ class _Batch:
             pending[0], pending[1], pending[2] = row, sort_date, known.changes_today
             return
         self.updates[known.rowid] = (
-            *_content(row),
+            *content_columns(row),
             digest,
             sort_date,
             known.last_changed,
@@ -701,7 +431,7 @@ class _Batch:
             rowid,
             self.source_url,
             row[ROW_ID],
-            *_content(row),
+            *content_columns(row),
             row[ROW_DIGEST],
             self.stamp,
             sort_date,
@@ -927,7 +657,7 @@ class ItemQueries(StoreBase):
         are indexed first (``update_search``).
         """
         self.update_search()
-        words = [w for w in _WORD.sub(" ", query).split() if w]
+        words = [w for w in NON_WORD.sub(" ", query).split() if w]
         if not words:
             return []
         match = " ".join(f'"{w}"*' for w in words)
@@ -976,7 +706,7 @@ def _snippets(match: str, hits: Sequence[tuple[object, ...]]) -> list[str]:
         db.executemany(
             "INSERT INTO hits (rowid, title, body) VALUES (?, ?, ?)",
             (
-                (n, title, _snippet_text(summary, content, author))  # type: ignore[arg-type]
+                (n, title, snippet_text(summary, content, author))  # type: ignore[arg-type]
                 for n, (title, summary, content, author) in enumerate(hits)
             ),
         )
