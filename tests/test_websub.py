@@ -75,7 +75,12 @@ def test_a_subscriber_gets_the_signed_feed_when_an_episode_goes_live(hub: Path) 
     with running(subscriber.app()) as sub_server, running(other_hub.app()) as ping_server:
         config = hub_config(hub, f'[serve]\nwebsub_hubs = ["{ping_server.url}/ping"]\n')
         clock = ManualClock(START)
-        options = ServerOptions(watch=False, stats=False, tick=0.05, websub_retries=(0.1,))
+        # No aggregation: its first cycle brings the followed podcasts' GUIDs, and the
+        # rebuild that adds them to the feed's podroll pushes that feed too, whenever
+        # the cycle ends (before the episode is due, if the machine is slow).
+        options = ServerOptions(
+            watch=False, stats=False, tick=0.05, websub_retries=(0.1,), aggregate=False
+        )
         app = make_server(config, options, clock)
         with running(app) as server:
             wait_until(lambda: app[PUBLISHER].builds >= 1, "the start-up rebuild")
@@ -138,3 +143,31 @@ def test_an_unverified_callback_is_not_subscribed_and_bad_requests_are_refused(
             assert post_form(server.url + "/websub", {**form, "hub.topic": "http://x/"}) == 400
             assert post_form(server.url + "/websub", {**form, "hub.mode": "publish"}) == 400
             assert post_form(server.url + "/websub", {**form, "hub.callback": "ftp://x"}) == 400
+
+
+def test_a_feed_changed_by_aggregation_is_pushed_too(hub: Path) -> None:
+    """Not only publishing changes the feed: the first cycle learns the followed
+    podcasts' GUIDs, and the rebuild that lists them in the feed's podroll pushes
+    that feed to subscribers like any other change."""
+    from datetime import timedelta
+
+    from mediahub.model import Subscription
+
+    subscriber = Subscriber()
+    with running(subscriber.app()) as sub_server:
+        config = hub_config(hub)
+        topic = f"{config.show.url}/feed.xml"
+        before = (hub / "public" / "feed.xml").read_bytes()
+        assert b"podcast:podroll" not in before
+        with Store(config.paths.database) as store:  # subscribed before the server starts
+            expires = START + timedelta(days=10)
+            store.save_subscription(
+                Subscription(topic, f"{sub_server.url}/callback", None, expires)
+            )
+        options = ServerOptions(watch=False, stats=False, tick=0.05, websub_retries=(0.1,))
+        app = make_server(config, options, ManualClock(START))
+        with running(app):
+            wait_until(lambda: len(subscriber.pushes) == 1, "the push after the first cycle")
+            _, body = subscriber.pushes[0]
+            assert b"<podcast:podroll>" in body and b"podcast:remoteItem" in body
+            assert body == (hub / "public" / "feed.xml").read_bytes()
