@@ -2,12 +2,19 @@
 
 Workload (fixed seed): N feeds, most of them blogs with 10-50 items and 20-200 KB,
 one in ten a podcast feed with hundreds of items and 1-5 MB; served by a local
-aiohttp server (its own process) on 16 loopback addresses, adding 20-50 ms of
-latency to every request and answering conditional requests with 304.
+aiohttp server (its own process) on 256 loopback addresses, adding 20-50 ms of
+latency to every request and answering conditional requests with 304. A real list
+of 1,000 feeds spreads over hundreds of hosts; on the 16 addresses of earlier
+benches, 62 feeds shared each one and mediahub's per-host limit (2) bound its warm
+cycle, which no real list of that size would do.
 
 - mediahub: ``mediahub aggregate --all`` on a hub that follows the N feeds.
 - reader (PyPI, own venv): ``update_feeds(scheduled=False, workers=W)`` at the
   best W of a short calibration, chosen for the cold and the warm cycle apart.
+- warm cycles are compared twice: mediahub at its defaults (32 connections), and
+  mediahub at its best ``aggregate.concurrency`` of a calibration as reader's
+  warm cycle is at its best worker count. At 32 connections the 1,000 requests
+  wait 1.09 s on the server's latency alone, whatever the client does.
 - floor: mediahub's parser alone (``parse_feed``) over the same bodies in a
   process pool on all cores, no network, no store; each worker keeps its parsed
   feeds (only their item counts come back).
@@ -50,7 +57,7 @@ from pathlib import Path
 from bench.common import WORK, Comparison, machine, peer_venv, settle
 
 REPO = Path(__file__).resolve().parents[1]
-HOSTS = 16
+HOSTS = 256
 WORDS = (
     "team",
     "trust",
@@ -199,8 +206,8 @@ def serve(folder: Path, port: int) -> None:
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        for host in range(1, HOSTS + 1):
-            await web.TCPSite(runner, f"127.0.0.{host}", port, backlog=1024).start()
+        for host in range(HOSTS):
+            await web.TCPSite(runner, _address(host), port, backlog=1024).start()
         print("ready", flush=True)
         await asyncio.Event().wait()
 
@@ -208,7 +215,12 @@ def serve(folder: Path, port: int) -> None:
 
 
 def feed_urls(count: int, port: int) -> list[str]:
-    return [f"http://127.0.0.{i % HOSTS + 1}:{port}/feeds/{i}.xml" for i in range(count)]
+    return [f"http://{_address(i % HOSTS)}:{port}/feeds/{i}.xml" for i in range(count)]
+
+
+def _address(host: int) -> str:
+    """The loopback address of the server's host number ``host`` (127.0.1.1 on)."""
+    return f"127.0.{1 + host // 250}.{1 + host % 250}"
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -285,6 +297,14 @@ def measured(
             )
         return elapsed, peak, out.read().decode()
 
+
+# Worker counts tried for reader: a cold cycle is bound by its parsing (1 worker
+# was always slowest), a warm one by how many 304s it waits on at once.
+READER_COLD_WORKERS = (4, 16, 32)
+READER_WARM_WORKERS = (4, 16, 32, 64, 128)
+# mediahub's aggregate.concurrency: its default, and what a warm cycle is tried at.
+DEFAULT_CONCURRENCY = 32
+MEDIAHUB_CONCURRENCY = (32, 64, 128, 256)
 
 # A word of the generated feeds' text, searched after the cold cycle.
 SEARCH_WORD = "trust"
@@ -451,8 +471,13 @@ def _compare(
             [*mediahub, "--root", str(hub), "aggregate", "--all", "--json"], sample=sample
         )
 
-    def mediahub_warm(tag: str) -> tuple[float, int, str]:
-        return measured([*mediahub, "--root", str(work / f"hub-{tag}"), "aggregate", "--all"])
+    def mediahub_warm(tag: str, concurrency: int = DEFAULT_CONCURRENCY) -> tuple[float, int, str]:
+        hub = work / f"hub-{tag}"
+        config = (template / "mediahub.toml").read_text()
+        if concurrency != DEFAULT_CONCURRENCY:  # [aggregate] is the config's last table
+            config += f"concurrency = {concurrency}\n"
+        (hub / "mediahub.toml").write_text(config)
+        return measured([*mediahub, "--root", str(hub), "aggregate", "--all"])
 
     def reader_cold(tag: str, workers: int, sample: bool = False) -> tuple[float, int, str]:
         db = work / f"reader-{tag}.sqlite"
@@ -469,16 +494,15 @@ def _compare(
         )
 
     # reader's best worker count, cold and warm apart (more threads wait on more 304s
-    # at once, so the best cold count is not always the best warm one): one cold run
-    # each, then one warm run on the state it left.
-    calibration: dict[int, tuple[float, float]] = {}
-    for w in (1, 4, 16):
-        calibration[w] = (reader_cold(f"cal{w}", w)[0], reader_warm(f"cal{w}", w)[0])
-    best = min(calibration, key=lambda w: calibration[w][0])
-    best_warm = min(calibration, key=lambda w: calibration[w][1])
+    # at once, so the best cold count is not the best warm one): one cold run each,
+    # then warm runs of every count on the state the best cold run left.
+    cold_calibration = {w: reader_cold(f"cal{w}", w)[0] for w in READER_COLD_WORKERS}
+    best = min(cold_calibration, key=cold_calibration.__getitem__)
+    warm_calibration = {w: reader_warm(f"cal{best}", w)[0] for w in READER_WARM_WORKERS}
+    best_warm = min(warm_calibration, key=warm_calibration.__getitem__)
     print(
-        f"reader calibration (cold, warm): {calibration}, best workers cold={best} "
-        f"warm={best_warm}",
+        f"reader calibration: cold {cold_calibration}, warm {warm_calibration}, best "
+        f"workers cold={best} warm={best_warm}",
         file=sys.stderr,
     )
 
@@ -487,7 +511,10 @@ def _compare(
     cold_a: list[float] = []
     cold_b: list[float] = []
     warm_a: list[float] = []
+    warm_best_a: list[float] = []
     warm_b: list[float] = []
+    concurrency_calibration: dict[int, float] = {}
+    best_concurrency = DEFAULT_CONCURRENCY
     search_a: list[float] = []
     reader_search = 0.0
     rss_a = rss_b = 0
@@ -503,7 +530,16 @@ def _compare(
         for leftover in work.glob(f"{plain.name}*"):
             leftover.unlink()
         ts, _, _ = measured([sys.executable, str(work / "store_floor.py"), str(folder), str(plain)])
+        if run == 0:  # mediahub's best concurrency for a warm cycle, as reader's workers
+            concurrency_calibration = {c: mediahub_warm("0", c)[0] for c in MEDIAHUB_CONCURRENCY}
+            best_concurrency = min(concurrency_calibration, key=concurrency_calibration.__getitem__)
+            print(
+                f"mediahub warm calibration: {concurrency_calibration}, best concurrency "
+                f"{best_concurrency}",
+                file=sys.stderr,
+            )
         wa, _, _ = mediahub_warm(str(run))
+        wc, _, _ = mediahub_warm(str(run), best_concurrency)
         wb, _, _ = reader_warm(str(run), best_warm)
         # The cycle leaves search indexing to later (as reader's update_feeds does):
         # what the first search after it costs, indexing every item the cycle stored.
@@ -512,7 +548,7 @@ def _compare(
         )
         print(
             f"run {run}: cold {ta:.2f}/{tb:.2f} s, floor {tf:.2f} s, parse + plain store "
-            f"{ts:.2f} s, warm {wa:.2f}/{wb:.2f} s, "
+            f"{ts:.2f} s, warm {wa:.2f} (best concurrency {wc:.2f})/{wb:.2f} s, "
             f"first search {sa:.2f} s",
             file=sys.stderr,
         )
@@ -529,6 +565,7 @@ def _compare(
         cold_a.append(ta)
         cold_b.append(tb)
         warm_a.append(wa)
+        warm_best_a.append(wc)
         warm_b.append(wb)
         floor_times.append(tf)
         store_floor_times.append(ts)
@@ -536,7 +573,18 @@ def _compare(
     report = json.loads(first_report)
     cold = Comparison("cold cycle", "mediahub", f"reader (workers={best})", cold_a, cold_b)
     warm = Comparison(
-        "warm cycle (all 304)", "mediahub", f"reader (workers={best_warm})", warm_a, warm_b
+        f"warm cycle (all 304), mediahub at its defaults ({DEFAULT_CONCURRENCY} connections)",
+        "mediahub",
+        f"reader (workers={best_warm})",
+        warm_a,
+        warm_b,
+    )
+    warm_best = Comparison(
+        "warm cycle (all 304), both at their best concurrency",
+        f"mediahub (concurrency={best_concurrency})",
+        f"reader (workers={best_warm})",
+        warm_best_a,
+        warm_b,
     )
     first_search = statistics.median(search_a)
     floor_ratios = [a / f for a, f in zip(cold_a, floor_times, strict=True)]
@@ -548,9 +596,14 @@ def _compare(
         "",
         f"{machine()}. {count} generated feeds, {total_mb:.1f} MB in all, served from "
         f"{HOSTS} loopback addresses with 20-50 ms latency; {runs} counted runs each after a "
-        f"warm-up, alternating. reader's worker count is its best of one cold and one warm "
-        f"run each, cold and warm apart: {best} cold, {best_warm} warm ("
-        + ", ".join(f"{w}: {c:.1f} s / {t:.2f} s" for w, (c, t) in calibration.items())
+        f"warm-up, alternating. reader's worker count is its best of one run each, cold "
+        f"and warm apart: {best} cold ("
+        + ", ".join(f"{w}: {t:.1f} s" for w, t in cold_calibration.items())
+        + f"), {best_warm} warm ("
+        + ", ".join(f"{w}: {t:.2f} s" for w, t in warm_calibration.items())
+        + f"). mediahub's cold cycles run at its defaults; its best concurrency for the "
+        f"warm cycle, of one run each, is {best_concurrency} ("
+        + ", ".join(f"{c}: {t:.2f} s" for c, t in concurrency_calibration.items())
         + ").",
         "",
         f"mediahub's first cold cycle: {report['fetched']} fetched, {report['new_items']} new "
@@ -560,6 +613,7 @@ def _compare(
         "|---|---|---|---|",
         cold.row(),
         warm.row(),
+        warm_best.row(),
         f"| cold vs parse floor | mediahub {statistics.median(cold_a):.3f} s | floor "
         f"{statistics.median(floor_times):.3f} s | **{floor_ratio:.2f}x the floor** "
         f"(runs {_each(floor_ratios)}) |",
